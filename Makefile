@@ -33,6 +33,7 @@ CORE_OBJS := $(OBJ)/core/fmt.o $(OBJ)/core/wav.o $(OBJ)/core/ptrstat.o
 SIMCARD_OBJS := $(OBJ)/tools/simcard/simcard.o $(OBJ)/tools/simcard/simclock.o \
                 $(OBJ)/tools/simcard/simdac.o $(OBJ)/tools/simcard/simsrc.o \
                 $(OBJ)/tools/simcard/simair.o $(OBJ)/tools/simcard/simlog.o \
+                $(OBJ)/tools/simcard/simopt.o \
                 $(OBJ)/core/fmt.o $(OBJ)/core/wav.o
 SIMCARD_SO   := $(BUILD)/libasound_module_pcm_lullsim.so
 SIMCARD_CONF := $(BUILD)/lullsim.conf
