@@ -154,7 +154,7 @@ static uint64_t simcard_xrun_point(struct simcard *sc, uint64_t appl)
 
 static void simcard_log_frame(struct simcard *sc, const char *ev, int64_t t)
 {
-	uint64_t f = simcard_playback(sc) ? simdac_played(sc->dac) : sc->captured;
+	uint64_t f = simcard_playback(sc) ? simdac_total(sc->dac) : sc->captured;
 
 	simlog_printf(sc->log, "%s t_ns=%lld frame=%llu", ev, (long long)t,
 		      (unsigned long long)f);
@@ -191,7 +191,7 @@ static void simcard_drained(struct simcard *sc)
 	simcard_run_to(sc, sc->appl);
 	simcard_halt(sc);
 	simlog_printf(sc->log, "stop t_ns=%lld frame=%llu drained=1",
-		      (long long)t, (unsigned long long)simdac_played(sc->dac));
+		      (long long)t, (unsigned long long)simdac_total(sc->dac));
 }
 
 /* The application's position, widened to 64 bits: ALSA's appl_ptr runs
@@ -684,7 +684,7 @@ static int simcard_close(snd_pcm_ioplug_t *io)
 		}
 		simlog_printf(sc->log, "close t_ns=%lld frames=%llu", (long long)now,
 			      (unsigned long long)(simcard_playback(sc) ?
-				simdac_played(sc->dac) : sc->captured));
+				simdac_total(sc->dac) : sc->captured));
 	}
 	simcard_unconfigure(sc);
 	simair_close(sc->air);
@@ -712,8 +712,8 @@ static const snd_pcm_ioplug_callback_t simcard_callbacks = {
 	.poll_revents = simcard_poll_revents,
 };
 
-/* What the "hardware" offers. Buffer bytes are capped at 64 MiB, which is
- * 8 s of 8-channel 32-bit audio at 192 kHz... less a little; 4 s always. */
+/* What the "hardware" offers. 32 MiB of buffer holds 4 s of 8-channel
+ * 32-bit audio at 192 kHz. */
 static int simcard_constrain(snd_pcm_ioplug_t *io)
 {
 	static const unsigned access[] = {
@@ -739,7 +739,7 @@ static int simcard_constrain(snd_pcm_ioplug_t *io)
 		err = snd_pcm_ioplug_set_param_minmax(io, SND_PCM_IOPLUG_HW_PERIODS, 2, 1024);
 	if (!err)
 		err = snd_pcm_ioplug_set_param_minmax(io, SND_PCM_IOPLUG_HW_BUFFER_BYTES,
-						      128, 64 << 20);
+						      128, 32 << 20);
 	return err;
 }
 

@@ -13,6 +13,7 @@ struct simdac {
 	uint8_t *latch;		/* cfg.prefetch frames, indexed by position */
 	uint8_t *chunk;		/* SIMDAC_CHUNK frames on their way out */
 	uint64_t played, fetched;
+	uint64_t total;		/* frames played since the card was opened */
 	struct wav_writer *wav;
 	struct simair *air;
 };
@@ -89,6 +90,7 @@ static void simdac_play(struct simdac *d, const uint8_t *ring, uint64_t h,
 		if (d->air)
 			simdac_to_air(d, clk, d->played, n);
 		d->played += n;
+		d->total += n;
 	}
 	if (d->fetched < d->played)
 		d->fetched = d->played;
@@ -122,4 +124,9 @@ uint64_t simdac_fetched(const struct simdac *d)
 uint64_t simdac_played(const struct simdac *d)
 {
 	return d->played;
+}
+
+uint64_t simdac_total(const struct simdac *d)
+{
+	return d->total;
 }

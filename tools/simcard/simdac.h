@@ -44,5 +44,7 @@ void simdac_stop(struct simdac *d, uint64_t h);
 
 uint64_t simdac_fetched(const struct simdac *d);
 uint64_t simdac_played(const struct simdac *d);
+/* Frames played since creation: the WAV file's frame count. */
+uint64_t simdac_total(const struct simdac *d);
 
 #endif
