@@ -46,6 +46,8 @@ PTRTEST      := $(BUILD)/lull-ptrtest
 # --- test helpers and unit tests ---------------------------------------------
 WAVTOOL_OBJS := $(OBJ)/tests/wavtool.o $(OBJ)/core/wav.o $(OBJ)/core/fmt.o
 WAVTOOL      := $(BUILD)/tests/wavtool
+SIMREWIND_OBJS := $(OBJ)/tests/simrewind.o $(OBJ)/core/wav.o $(OBJ)/core/fmt.o
+SIMREWIND    := $(BUILD)/tests/simrewind
 
 UNIT_TESTS := $(BUILD)/tests/test_fmt $(BUILD)/tests/test_wav \
               $(BUILD)/tests/test_simclock $(BUILD)/tests/test_ptrstat
@@ -55,7 +57,7 @@ test_simclock_OBJS := $(OBJ)/tools/simcard/simclock.o
 test_ptrstat_OBJS  := $(OBJ)/core/ptrstat.o
 
 PROGRAMS := $(SIMCARD_SO) $(SIMCARD_CONF) $(PTRTEST)
-TESTPROGS := $(WAVTOOL) $(UNIT_TESTS)
+TESTPROGS := $(WAVTOOL) $(SIMREWIND) $(UNIT_TESTS)
 
 all: $(PROGRAMS) $(TESTPROGS)
 
@@ -78,6 +80,10 @@ $(PTRTEST): $(PTRTEST_OBJS)
 $(WAVTOOL): $(WAVTOOL_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(MATH_LIBS)
+
+$(SIMREWIND): $(SIMREWIND_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALSA_LIBS) $(MATH_LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $$(test_%_OBJS)
