@@ -76,6 +76,15 @@ struct ptrstat_step_count {
 	size_t count;
 };
 
+/* Line through the pointer edges: position p was reached at
+ * t0_ns + (p - p0) * ns_per_frame. */
+struct ptrstat_fit {
+	double t0_ns;
+	int64_t p0;
+	double ns_per_frame;
+	bool valid;		/* at least 3 edges */
+};
+
 struct ptrstat_report {
 	size_t samples;		/* reads analysed */
 	size_t edges;		/* reads where the pointer had moved */
@@ -107,6 +116,7 @@ struct ptrstat_report {
 	double drift_ppm;	/* (rate_hz / nominal - 1) * 1e6 */
 	double jitter_p50_us, jitter_p99_us, jitter_max_us;
 	double resolution_us;	/* tolerance of the jitter figures */
+	struct ptrstat_fit fit;
 
 	/* extra = delay - fill, frames (FIFO / codec delay). */
 	size_t delay_n;
@@ -126,13 +136,9 @@ struct ptrstat_report {
  * rate, fewer than 2 samples). */
 int ptrstat_analyse(const struct ptrstat_series *s, struct ptrstat_report *r);
 
-/* The fitted instant (ns) the pointer reached pos; needs the report's fit.
- * Exposed so checks can compare other readings against the line. */
-struct ptrstat_fit {
-	double t0_ns;		/* fitted time of position p0 */
-	int64_t p0;
-	double ns_per_frame;
-};
+/* The fitted instant (ns, CLOCK_MONOTONIC) the pointer reached pos, from
+ * the report's line. A server can seed its clock smoother with it. */
+double ptrstat_fit_time(const struct ptrstat_fit *f, int64_t pos);
 
 /* --- Rewind / forward consistency ------------------------------------- */
 
@@ -144,7 +150,8 @@ struct ptrstat_rewind {
 	unsigned fwd_bad;	/* delay/avail not restored by the forward */
 	int64_t rewindable;	/* snd_pcm_rewindable with a full buffer */
 	int64_t forwardable;	/* snd_pcm_forwardable at the same moment */
-	int64_t beyond_asked;	/* rewindable + k asked ... */
+	int64_t beyond_rewindable; /* rewindable just before ... */
+	int64_t beyond_asked;	/* ... rewindable + k asked ... */
 	int64_t beyond_got;	/* ... and what rewind returned (-errno) */
 	bool beyond_tested;
 	bool beyond_xrun;	/* the test ended in an xrun */
