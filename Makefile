@@ -43,6 +43,45 @@ PTRTEST_OBJS := $(OBJ)/tools/ptrtest.o $(OBJ)/sched/ptrprobe.o \
                 $(OBJ)/core/ptrstat.o $(OBJ)/core/fmt.o
 PTRTEST      := $(BUILD)/lull-ptrtest
 
+# --- ipc: rings, shared memory, protocol, sockets ----------------------------
+IPC_OBJS := $(OBJ)/ipc/ring.o $(OBJ)/ipc/shm.o $(OBJ)/ipc/sock.o
+
+# --- server-side pure code ---------------------------------------------------
+DSP_OBJS := $(OBJ)/core/mix.o $(OBJ)/core/resampler.o $(OBJ)/core/smoother.o
+
+# --- liblull and the client tools --------------------------------------------
+LIBLULL_OBJS := $(OBJ)/client/lull.o $(OBJ)/client/conn.o $(OBJ)/client/stream.o \
+                $(OBJ)/client/feed.o $(IPC_OBJS) $(OBJ)/core/fmt.o
+LIBLULL_SO   := $(BUILD)/liblull.so.0
+$(LIBLULL_SO): LDFLAGS += -Wl,--version-script=client/lull.map
+LIBLULL_PC   := $(BUILD)/lull.pc
+LULLPLAY_OBJS := $(OBJ)/tools/lull-play.o
+LULLPLAY     := $(BUILD)/lull-play
+
+# --- lulld ---------------------------------------------------------------------
+LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o \
+              $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o $(OBJ)/sched/planner.o \
+              $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o $(OBJ)/sched/alsadev.o \
+              $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
+LULLD      := $(BUILD)/lulld
+
+# Built by `make server` until they join `all`.
+SERVER_PROGS := $(LIBLULL_SO) $(LIBLULL_PC) $(LULLPLAY) $(LULLD)
+SERVER_TESTS := $(BUILD)/tests/test_ring $(BUILD)/tests/test_shm \
+                $(BUILD)/tests/test_sock $(BUILD)/tests/test_mix \
+                $(BUILD)/tests/test_resampler $(BUILD)/tests/test_smoother \
+                $(BUILD)/tests/test_planner $(BUILD)/tests/test_engine
+test_planner_OBJS   := $(OBJ)/sched/planner.o
+test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o \
+                       $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o \
+                       $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
+test_ring_OBJS      := $(OBJ)/ipc/ring.o
+test_shm_OBJS       := $(OBJ)/ipc/shm.o $(OBJ)/ipc/ring.o
+test_sock_OBJS      := $(OBJ)/ipc/sock.o
+test_mix_OBJS       := $(OBJ)/core/mix.o
+test_resampler_OBJS := $(OBJ)/core/resampler.o
+test_smoother_OBJS  := $(OBJ)/core/smoother.o
+
 # --- test helpers and unit tests ---------------------------------------------
 WAVTOOL_OBJS := $(OBJ)/tests/wavtool.o $(OBJ)/core/wav.o $(OBJ)/core/fmt.o
 WAVTOOL      := $(BUILD)/tests/wavtool
@@ -88,7 +127,23 @@ $(SIMREWIND): $(SIMREWIND_OBJS)
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $$(test_%_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(MATH_LIBS) $(THREAD_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SRC_LIBS) $(MATH_LIBS) $(THREAD_LIBS)
+
+server: $(SERVER_PROGS) $(SERVER_TESTS)
+
+$(LIBLULL_SO): $(LIBLULL_OBJS)
+	$(CC) -shared -Wl,-soname,liblull.so.0 $(LDFLAGS) -o $@ $^ $(THREAD_LIBS)
+	ln -sf liblull.so.0 $(BUILD)/liblull.so
+
+$(LIBLULL_PC): client/lull.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@
+
+$(LULLPLAY): $(LULLPLAY_OBJS) $(LIBLULL_SO)
+	$(CC) $(LDFLAGS) -o $@ $(LULLPLAY_OBJS) -L$(BUILD) -llull \
+	    -Wl,-rpath,'$$ORIGIN' -lsndfile $(MATH_LIBS)
+
+$(LULLD): $(LULLD_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALSA_LIBS) $(SRC_LIBS) -linih $(MATH_LIBS) $(THREAD_LIBS)
 
 check: all
 	BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
@@ -108,5 +163,5 @@ install: $(PROGRAMS)
 clean:
 	rm -rf build
 
-.PHONY: all check demo install clean
+.PHONY: all server check demo install clean
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -1,0 +1,235 @@
+/* The ALSA implementation of struct device. See device.h.
+ *
+ * Settings for timer scheduling: the whole buffer is ours to fill, the card
+ * never wakes us (avail_min = buffer, period events off) and never starts
+ * by itself (start_threshold = boundary); it stops on an empty buffer
+ * (stop_threshold = buffer), so an underrun never replays stale audio. */
+#include "sched/device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <alsa/asoundlib.h>
+
+struct alsadev {
+	snd_pcm_t *pcm;
+	struct device_info info;
+	size_t frame_bytes;
+};
+
+static int64_t alsadev_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int alsadev_measure(void *p, struct device_meas *m)
+{
+	struct alsadev *a = p;
+	snd_pcm_sframes_t avail, delay;
+	int64_t t0 = alsadev_now();
+	int err;
+
+	avail = snd_pcm_avail(a->pcm);	/* hwsync: reads the pointer */
+	if (avail < 0)
+		return (int)avail;
+	err = snd_pcm_delay(a->pcm, &delay);
+	if (err < 0)
+		return err;
+	/* The pointer was read somewhere in [t0, now]: take the middle. */
+	m->t_ns = t0 + (alsadev_now() - t0) / 2;
+	m->fill = (int64_t)a->info.buffer - avail;
+	m->delay = delay;
+	return 0;
+}
+
+static long alsadev_write(void *p, const float *buf, size_t n)
+{
+	struct alsadev *a = p;
+	size_t done = 0;
+
+	while (done < n) {
+		const snd_pcm_channel_area_t *areas;
+		snd_pcm_uframes_t off, frames = n - done;
+		snd_pcm_sframes_t c;
+		uint8_t *dst;
+		int err = snd_pcm_mmap_begin(a->pcm, &areas, &off, &frames);
+
+		if (err < 0)
+			return err;
+		if (frames == 0)
+			break;
+		dst = (uint8_t *)areas[0].addr + areas[0].first / 8 + off * a->frame_bytes;
+		fmt_from_float(a->info.fmt, buf + done * a->info.channels, dst,
+			       frames * a->info.channels);
+		c = snd_pcm_mmap_commit(a->pcm, off, frames);
+		if (c < 0)
+			return (long)c;
+		done += (size_t)c;
+	}
+	return (long)done;
+}
+
+static long alsadev_rewind(void *p, size_t n)
+{
+	struct alsadev *a = p;
+	snd_pcm_sframes_t r = snd_pcm_rewindable(a->pcm);
+
+	/* The caller clamped against a fresh hwsync; ALSA's own limit is a
+	 * second opinion (ioplug caches it, a kernel driver does not). */
+	if (r < 0)
+		return (long)r;
+	if ((size_t)r < n)
+		n = (size_t)r;
+	if (n == 0)
+		return 0;
+	return (long)snd_pcm_rewind(a->pcm, n);
+}
+
+static int alsadev_start(void *p)
+{
+	struct alsadev *a = p;
+
+	return snd_pcm_start(a->pcm);
+}
+
+static int alsadev_recover(void *p, int err)
+{
+	struct alsadev *a = p;
+
+	if (err == -ESTRPIPE) {
+		while ((err = snd_pcm_resume(a->pcm)) == -EAGAIN) {
+			struct timespec ms = { 0, 1000000 };
+			nanosleep(&ms, NULL);
+		}
+	}
+	/* Prepare drops whatever was in the buffer: nothing stale replays. */
+	return snd_pcm_prepare(a->pcm);
+}
+
+static void alsadev_close(void *p)
+{
+	struct alsadev *a = p;
+
+	snd_pcm_close(a->pcm);
+	free(a);
+}
+
+static const struct device_ops alsadev_ops = {
+	.measure = alsadev_measure,
+	.write = alsadev_write,
+	.rewind = alsadev_rewind,
+	.start = alsadev_start,
+	.recover = alsadev_recover,
+	.close = alsadev_close,
+};
+
+static const snd_pcm_format_t alsadev_formats[] = {
+	[FMT_S16] = SND_PCM_FORMAT_S16_LE,
+	[FMT_S24] = SND_PCM_FORMAT_S24_LE,
+	[FMT_S32] = SND_PCM_FORMAT_S32_LE,
+	[FMT_FLOAT] = SND_PCM_FORMAT_FLOAT_LE,
+};
+
+/* "Best": float first (no conversion, headroom), then the widest integer. */
+static int alsadev_pick_format(snd_pcm_t *pcm, snd_pcm_hw_params_t *hw, int want)
+{
+	static const enum fmt order[] = { FMT_FLOAT, FMT_S32, FMT_S24, FMT_S16 };
+
+	if (want >= 0)
+		return snd_pcm_hw_params_set_format(pcm, hw, alsadev_formats[want]) < 0 ?
+		       -EINVAL : want;
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (snd_pcm_hw_params_test_format(pcm, hw, alsadev_formats[order[i]]) == 0) {
+			snd_pcm_hw_params_set_format(pcm, hw, alsadev_formats[order[i]]);
+			return (int)order[i];
+		}
+	return -EINVAL;
+}
+
+static int alsadev_hw(struct alsadev *a, const struct device_cfg *cfg)
+{
+	snd_pcm_hw_params_t *hw;
+	unsigned rate = cfg->rate, channels = cfg->channels;
+	unsigned buffer_us = cfg->buffer_ms * 1000, periods = 2;
+	snd_pcm_uframes_t buffer, period;
+	int f, err;
+
+	snd_pcm_hw_params_alloca(&hw);
+	if ((err = snd_pcm_hw_params_any(a->pcm, hw)) < 0 ||
+	    (err = snd_pcm_hw_params_set_access(a->pcm, hw, SND_PCM_ACCESS_MMAP_INTERLEAVED)) < 0)
+		return err;
+	if ((f = alsadev_pick_format(a->pcm, hw, cfg->fmt)) < 0)
+		return f;
+	if ((err = snd_pcm_hw_params_set_rate_near(a->pcm, hw, &rate, NULL)) < 0 ||
+	    (err = snd_pcm_hw_params_set_channels_near(a->pcm, hw, &channels)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_time_near(a->pcm, hw, &buffer_us, NULL)) < 0)
+		return err;
+	/* As few periods as the card allows: we do not use their interrupts. */
+	snd_pcm_hw_params_set_periods_near(a->pcm, hw, &periods, NULL);
+	if ((err = snd_pcm_hw_params(a->pcm, hw)) < 0)
+		return err;
+	snd_pcm_hw_params_get_buffer_size(hw, &buffer);
+	snd_pcm_hw_params_get_period_size(hw, &period, NULL);
+	a->info = (struct device_info){
+		.rate = rate, .channels = channels, .fmt = (enum fmt)f,
+		.buffer = buffer, .period = period,
+		.can_rewind = 1,
+	};
+	a->frame_bytes = fmt_bytes(a->info.fmt) * channels;
+	return 0;
+}
+
+static int alsadev_sw(struct alsadev *a)
+{
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t boundary;
+	int err;
+
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_sw_params_current(a->pcm, sw)) < 0)
+		return err;
+	snd_pcm_sw_params_get_boundary(sw, &boundary);
+	snd_pcm_sw_params_set_avail_min(a->pcm, sw, a->info.buffer);
+	snd_pcm_sw_params_set_period_event(a->pcm, sw, 0);
+	snd_pcm_sw_params_set_start_threshold(a->pcm, sw, boundary);
+	snd_pcm_sw_params_set_stop_threshold(a->pcm, sw, a->info.buffer);
+	snd_pcm_sw_params_set_tstamp_mode(a->pcm, sw, SND_PCM_TSTAMP_ENABLE);
+	snd_pcm_sw_params_set_tstamp_type(a->pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC);
+	return snd_pcm_sw_params(a->pcm, sw);
+}
+
+int device_open_alsa(struct device *d, const struct device_cfg *cfg)
+{
+	struct alsadev *a = calloc(1, sizeof *a);
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	err = snd_pcm_open(&a->pcm, cfg->name, SND_PCM_STREAM_PLAYBACK, 0);
+	if (err < 0) {
+		fprintf(stderr, "lulld: cannot open %s: %s\n", cfg->name, snd_strerror(err));
+		free(a);
+		return err;
+	}
+	err = alsadev_hw(a, cfg);
+	if (!err)
+		err = alsadev_sw(a);
+	if (!err)
+		err = snd_pcm_prepare(a->pcm);
+	if (err < 0) {
+		fprintf(stderr, "lulld: cannot configure %s: %s\n", cfg->name,
+			snd_strerror(err));
+		snd_pcm_close(a->pcm);
+		free(a);
+		return err;
+	}
+	snprintf(a->info.name, sizeof a->info.name, "%s", cfg->name);
+	*d = (struct device){ .ops = &alsadev_ops, .dev = a, .info = a->info };
+	return 0;
+}

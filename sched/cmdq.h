@@ -1,0 +1,48 @@
+/* A single-producer, single-consumer queue of commands between lulld's
+ * control thread and its audio thread, with an eventfd to wake the
+ * consumer. Fixed size, no allocation, no locks. */
+#ifndef LULL_CMDQ_H
+#define LULL_CMDQ_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define CMDQ_SIZE 256
+
+struct stream;
+
+enum cmd_type {
+	CMD_ADD = 1,	/* control -> audio: start mixing s */
+	CMD_REMOVE,	/* control -> audio: stop at once, hand s back */
+	CMD_PAUSE,
+	CMD_RESUME,
+	CMD_VOLUME,	/* value */
+	CMD_DRAIN,	/* token: reply when played */
+	EVT_REMOVED,	/* audio -> control: s may be freed */
+	EVT_DRAINED,	/* audio -> control: token */
+};
+
+struct cmd {
+	uint32_t type;
+	uint32_t token;
+	struct stream *s;
+	float value;
+};
+
+struct cmdq {
+	struct cmd slot[CMDQ_SIZE];
+	_Alignas(64) _Atomic uint64_t w;
+	_Alignas(64) _Atomic uint64_t r;
+	int efd;
+};
+
+int cmdq_init(struct cmdq *q);
+void cmdq_fini(struct cmdq *q);
+/* Returns 0, or -EAGAIN when full. Wakes the consumer. */
+int cmdq_push(struct cmdq *q, const struct cmd *c);
+/* Returns 0, or -EAGAIN when empty. */
+int cmdq_pop(struct cmdq *q, struct cmd *c);
+/* Clears the wakeup; call before draining with cmdq_pop. */
+void cmdq_ack(struct cmdq *q);
+
+#endif

@@ -1,0 +1,539 @@
+/* lulld's audio thread. See engine.h.
+ *
+ * One cycle, on every wakeup:
+ *
+ *   measure   hwsync: fill (frames the DMA has not consumed) and delay
+ *   rewind    if anything changed, take back the buffer from
+ *             R = max(asked, hw + safeguard) and re-mix from there
+ *   top up    mix streams until the fill reaches the target
+ *   report    publish each stream's position, wake clients whose ring
+ *             has room, answer drains that have been heard
+ *   plan      sleep until the fill has drained to the watermark
+ *
+ * Device positions are 64-bit frame counts since the card started:
+ *
+ *          hw (DMA)    hw+safeguard                 written
+ *   -------|-----------|---------------------------------|----->
+ *    heard = written - delay   (delay includes the card's FIFO)
+ *          <- not rewindable ->|<------- rewindable ------>|
+ */
+#include "sched/engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched/planner.h"
+#include "sched/stream.h"
+
+#define EPOLL_TIMER 0
+#define EPOLL_CMDQ 1
+#define EPOLL_STREAM 2		/* + stream id in the upper 32 bits */
+
+static int64_t engine_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --- streams ----------------------------------------------------------------- */
+
+static struct stream *engine_find(struct engine *e, uint32_t id, unsigned *at)
+{
+	for (unsigned i = 0; i < e->nstreams; i++) {
+		if (e->streams[i]->id == id) {
+			if (at)
+				*at = i;
+			return e->streams[i];
+		}
+	}
+	return NULL;
+}
+
+static void engine_want_rewind(struct engine *e, uint64_t r, uint32_t reason)
+{
+	if (r < e->rewind_to) {
+		e->rewind_to = r;
+		e->rewind_reason = reason;
+	}
+}
+
+/* The mix must change from "as soon as possible". */
+static void engine_rewind_asap(struct engine *e, uint32_t reason)
+{
+	engine_want_rewind(e, e->hw + e->cfg.safeguard, reason);
+}
+
+/* A stream has audio again after running dry (or for the first time):
+ * continue it right where it stopped if that is still ahead of the DMA. */
+static void engine_stream_data(struct engine *e, struct stream *s)
+{
+	uint64_t end = stream_mixed_end(s);
+
+	s->dry = 0;
+	engine_want_rewind(e, s->started && end > e->hw + e->cfg.safeguard ?
+			   end : e->hw + e->cfg.safeguard,
+			   s->started ? REWIND_DATA : REWIND_JOIN);
+}
+
+/* After running dry: ask the client to signal, then look once more, since
+ * it may have written just before seeing the request. */
+static void engine_stream_dry(struct engine *e, struct stream *s)
+{
+	if (!s->dry && s->started && !s->draining) {
+		atomic_fetch_add(&s->hdr->underruns, 1);
+		atomic_fetch_add(&e->stats.underruns, 1);
+		trace_put(&e->trace, TRACE_UNDERRUN, s->id, 0, 0);
+	}
+	s->dry = 1;
+	atomic_store(&s->hdr->want_signal, 1);
+}
+
+static void engine_add(struct engine *e, struct stream *s)
+{
+	if (e->nstreams == ENGINE_MAX_STREAMS)
+		return;		/* the control thread never sends more */
+	e->streams[e->nstreams++] = s;
+	trace_put(&e->trace, TRACE_JOIN, s->id, 0, 0);
+	if (stream_has_data(s))
+		engine_stream_data(e, s);
+	else
+		s->dry = 1;
+}
+
+static void engine_remove(struct engine *e, struct stream *s)
+{
+	unsigned at;
+	struct cmd ev = { .type = EVT_REMOVED, .s = s };
+
+	if (engine_find(e, s->id, &at) != s)
+		return;
+	e->streams[at] = e->streams[--e->nstreams];
+	trace_put(&e->trace, TRACE_LEAVE, s->id, 0, 0);
+	/* Its audio still in the buffer must not be heard. */
+	engine_rewind_asap(e, REWIND_LEAVE);
+	cmdq_push(&e->out, &ev);
+}
+
+static void engine_pause(struct engine *e, struct stream *s, int pause)
+{
+	if (s->paused == pause)
+		return;
+	s->paused = pause;
+	trace_put(&e->trace, TRACE_PAUSE, s->id, pause, 0);
+	engine_rewind_asap(e, pause ? REWIND_PAUSE : REWIND_RESUME);
+}
+
+/* Volume changes are applied once the rewind has happened, so the ramp
+ * starts exactly where the re-mix starts. */
+static void engine_volume(struct engine *e, struct stream *s, float v)
+{
+	s->gain_pending = v;
+	s->has_gain_pending = 1;
+	trace_put(&e->trace, TRACE_VOLUME, s->id, (int64_t)(v * 1e6), 0);
+	engine_rewind_asap(e, REWIND_VOLUME);
+}
+
+static void engine_drain(struct stream *s, uint32_t token)
+{
+	s->draining = 1;
+	s->drain_token = token;
+	s->drain_until = s->in_used + ring_readable(&s->ring);
+}
+
+static void engine_command(struct engine *e, const struct cmd *c)
+{
+	switch (c->type) {
+	case CMD_ADD:
+		engine_add(e, c->s);
+		break;
+	case CMD_REMOVE:
+		engine_remove(e, c->s);
+		break;
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		engine_pause(e, c->s, c->type == CMD_PAUSE);
+		break;
+	case CMD_VOLUME:
+		engine_volume(e, c->s, c->value);
+		break;
+	case CMD_DRAIN:
+		engine_drain(c->s, c->token);
+		break;
+	}
+}
+
+void engine_commands(struct engine *e)
+{
+	struct cmd c;
+
+	cmdq_ack(&e->in);
+	while (cmdq_pop(&e->in, &c) == 0)
+		engine_command(e, &c);
+}
+
+void engine_stream_event(struct engine *e, uint32_t id)
+{
+	struct stream *s = engine_find(e, id, NULL);
+	uint64_t v;
+
+	/* An event for a stream already handed back is ignored: its id is
+	 * looked up, never a pointer from the event. */
+	if (!s)
+		return;
+	if (read(s->efd_server, &v, sizeof v) < 0)
+		return;
+	if (s->dry && stream_has_data(s))
+		engine_stream_data(e, s);
+}
+
+/* --- the card ---------------------------------------------------------------- */
+
+static int engine_measure(struct engine *e)
+{
+	struct device_meas m;
+	int err = e->dev.ops->measure(e->dev.dev, &m);
+
+	if (err)
+		return err;
+	/* A pointer that claims more than the buffer, or less than nothing,
+	 * is clamped; a real card must never make us write over the DMA. */
+	if (m.fill < 0)
+		m.fill = 0;
+	if ((uint64_t)m.fill > e->dev.info.buffer)
+		m.fill = (int64_t)e->dev.info.buffer;
+	if (m.delay < m.fill)
+		m.delay = m.fill;
+	e->t_meas = m.t_ns;
+	e->hw = e->written - (uint64_t)m.fill;
+	e->heard = e->written > (uint64_t)m.delay ? e->written - (uint64_t)m.delay : 0;
+	if (e->running)
+		smoother_put(&e->clock, m.t_ns, e->hw);
+	return 0;
+}
+
+/* An xrun (the buffer ran empty) or a suspend: the card is prepared again,
+ * empty; everything written had been played, so no position moves. */
+static int engine_recover(struct engine *e, int err)
+{
+	atomic_fetch_add(&e->stats.xruns, 1);
+	trace_put(&e->trace, TRACE_XRUN, err, 0, 0);
+	e->running = 0;
+	smoother_reset(&e->clock);
+	err = e->dev.ops->recover(e->dev.dev, err);
+	if (err)
+		return err;
+	return engine_measure(e);
+}
+
+/* Takes back written - R frames, clamped to what the DMA has not reached
+ * plus the safeguard, and moves every stream back to the new end. */
+static void engine_rewind(struct engine *e)
+{
+	uint64_t r = e->rewind_to, floor = e->hw + e->cfg.safeguard, ask;
+	long done = 0;
+
+	e->rewind_to = UINT64_MAX;
+	if (r < floor)
+		r = floor;
+	ask = r < e->written ? e->written - r : 0;
+	if (ask && e->dev.info.can_rewind)
+		done = e->dev.ops->rewind(e->dev.dev, ask);
+	if (done < 0)
+		done = 0;
+	/* The card may give back less than asked: the re-mix starts from
+	 * wherever it really is now. */
+	e->written -= (uint64_t)done;
+	for (unsigned i = 0; i < e->nstreams; i++)
+		stream_rewind(e->streams[i], e->written);
+	trace_put(&e->trace, TRACE_REWIND, (int64_t)ask, done, e->rewind_reason);
+	if (done > 0) {
+		atomic_fetch_add(&e->stats.rewinds, 1);
+		atomic_fetch_add(&e->stats.rewound, (uint64_t)done);
+	}
+}
+
+static void engine_apply_gains(struct engine *e)
+{
+	for (unsigned i = 0; i < e->nstreams; i++) {
+		struct stream *s = e->streams[i];
+		if (s->has_gain_pending) {
+			stream_set_gain(s, s->gain_pending, e->written, e->cfg.ramp);
+			s->has_gain_pending = 0;
+		}
+	}
+}
+
+/* The lowest fill any stream asks for rules; with none, the whole buffer. */
+static uint64_t engine_target(const struct engine *e)
+{
+	uint64_t t = e->dev.info.buffer;
+
+	for (unsigned i = 0; i < e->nstreams; i++)
+		if (e->streams[i]->fill_target < t)
+			t = e->streams[i]->fill_target;
+	return t;
+}
+
+static size_t engine_mix_chunk(struct engine *e, size_t n)
+{
+	memset(e->mix, 0, n * e->dev.info.channels * sizeof(float));
+	for (unsigned i = 0; i < e->nstreams; i++) {
+		struct stream *s = e->streams[i];
+		if (s->paused || (s->dry && !stream_has_data(s)))
+			continue;
+		if (stream_mix(s, e->mix, e->written, n) < n)
+			engine_stream_dry(e, s);
+		else
+			s->dry = 0;
+	}
+	return n;
+}
+
+static int engine_fill(struct engine *e, uint64_t frames)
+{
+	while (frames > 0) {
+		size_t n = frames < ENGINE_CHUNK ? (size_t)frames : ENGINE_CHUNK;
+		long w;
+
+		engine_mix_chunk(e, n);
+		w = e->dev.ops->write(e->dev.dev, e->mix, n);
+		if (w < 0)
+			return (int)w;
+		e->written += (uint64_t)w;
+		frames -= (uint64_t)w;
+		if ((size_t)w < n) {
+			/* The card took less than it said it had room for: undo
+			 * the streams' advance past what it took. */
+			for (unsigned i = 0; i < e->nstreams; i++)
+				stream_rewind(e->streams[i], e->written);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* --- after writing: clients and drains ------------------------------------------- */
+
+static void engine_signal(struct stream *s)
+{
+	uint64_t one = 1;
+
+	if (s->consumed_since_signal == 0 ||
+	    ring_readable(&s->ring) >= s->request_frames)
+		return;
+	s->consumed_since_signal = 0;
+	if (write(s->efd_client, &one, sizeof one) < 0)
+		return;		/* a flooded counter: the client is awake anyway */
+}
+
+/* A draining stream is done when everything it wrote has been mixed and
+ * the card has played the last of it. Returns the time it will be, or 0
+ * when done now (or -1: not yet known). */
+static int64_t engine_drain_due(struct engine *e, struct stream *s, double rate)
+{
+	uint64_t end = stream_mixed_end(s);
+
+	if (s->in_used < s->drain_until || s->cache_r < s->cache_w)
+		return -1;
+	if (e->heard >= end)
+		return 0;
+	return planner_time_after(e->t_meas, (double)(end - e->heard), rate);
+}
+
+static int64_t engine_report(struct engine *e, double rate)
+{
+	double ratio = rate / e->dev.info.rate;
+	int64_t next = INT64_MAX;
+
+	for (unsigned i = 0; i < e->nstreams; i++) {
+		struct stream *s = e->streams[i];
+		stream_prune(s, e->hw);
+		stream_publish(s, e->heard, e->t_meas, rate, ratio);
+		engine_signal(s);
+		if (s->draining) {
+			int64_t due = engine_drain_due(e, s, rate);
+			struct cmd ev = { .type = EVT_DRAINED, .s = s,
+					  .token = s->drain_token };
+			if (due == 0 && cmdq_push(&e->out, &ev) == 0) {
+				s->draining = 0;
+				trace_put(&e->trace, TRACE_DRAINED, s->id, 0, 0);
+			} else if (due > 0 && due < next) {
+				next = due;
+			}
+		}
+	}
+	return next;
+}
+
+static void engine_arm(struct engine *e, int64_t t)
+{
+	struct itimerspec its = { 0 };
+
+	if (t <= 0)
+		t = 1;
+	e->planned = t;
+	its.it_value.tv_sec = t / 1000000000;
+	its.it_value.tv_nsec = t % 1000000000;
+	timerfd_settime(e->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* One cycle; see the top of the file. */
+int engine_cycle(struct engine *e)
+{
+	struct plan_in in;
+	struct plan_out out;
+	int64_t before, due;
+	int err = engine_measure(e);
+
+	if (err == -EPIPE || err == -ESTRPIPE)
+		err = engine_recover(e, err);
+	if (err)
+		return err;
+	if (e->rewind_to != UINT64_MAX)
+		engine_rewind(e);
+	engine_apply_gains(e);
+	before = (int64_t)(e->written - e->hw);
+	in = (struct plan_in){
+		.t_ns = e->t_meas, .fill = before, .rate = smoother_rate(&e->clock),
+		.target = engine_target(e), .watermark = e->cfg.watermark,
+		.buffer = e->dev.info.buffer,
+	};
+	planner_plan(&in, &out);
+	if ((err = engine_fill(e, out.write)))
+		return err;
+	trace_put(&e->trace, TRACE_FILL, before, (int64_t)(e->written - e->hw), 0);
+	if (!e->running && e->written > e->hw) {
+		if ((err = e->dev.ops->start(e->dev.dev)))
+			return err;
+		e->running = 1;
+	}
+	atomic_store(&e->stats.fill_target, (int64_t)in.target);
+	atomic_store(&e->stats.ppm_x1000, (int64_t)(smoother_ppm(&e->clock) * 1000));
+	due = engine_report(e, in.rate);
+	engine_arm(e, due < out.wake_ns ? due : out.wake_ns);
+	return 0;
+}
+
+/* --- the thread ------------------------------------------------------------------ */
+
+static void engine_events(struct engine *e, const struct epoll_event *ev, int n)
+{
+	uint64_t v;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t tag = ev[i].data.u64;
+		if (tag == EPOLL_TIMER) {
+			if (read(e->timerfd, &v, sizeof v) == (ssize_t)sizeof v)
+				trace_put(&e->trace, TRACE_WAKE, e->planned,
+					  engine_now() - e->planned, 0);
+		} else if (tag == EPOLL_CMDQ) {
+			engine_commands(e);
+		} else {
+			engine_stream_event(e, (uint32_t)(tag >> 32));
+		}
+	}
+}
+
+static void engine_try_realtime(struct engine *e)
+{
+	struct sched_param p = { .sched_priority = 20 };
+
+	e->rt = e->cfg.realtime &&
+		pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+}
+
+static void *engine_main(void *arg)
+{
+	struct engine *e = arg;
+	struct epoll_event ev[16];
+
+	engine_try_realtime(e);
+	while (!atomic_load(&e->quit)) {
+		if (engine_cycle(e) < 0) {
+			/* A failing card: retry in 100 ms rather than spin. */
+			engine_arm(e, engine_now() + 100000000);
+		}
+		int n = epoll_wait(e->epfd, ev, 16, -1);
+		if (n > 0)
+			atomic_fetch_add(&e->stats.wakeups, 1);
+		engine_events(e, ev, n > 0 ? n : 0);
+	}
+	return NULL;
+}
+
+static int engine_epoll_add(struct engine *e, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int engine_watch(struct engine *e, struct stream *s)
+{
+	return engine_epoll_add(e, s->efd_server, EPOLL_STREAM | (uint64_t)s->id << 32);
+}
+
+void engine_unwatch(struct engine *e, struct stream *s)
+{
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
+}
+
+int engine_init(struct engine *e, const struct device *dev,
+		const struct engine_cfg *cfg)
+{
+	int err;
+
+	memset(e, 0, sizeof *e);
+	e->dev = *dev;
+	e->cfg = *cfg;
+	e->rewind_to = UINT64_MAX;
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	e->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (e->epfd < 0 || e->timerfd < 0)
+		return -errno;
+	trace_init(&e->trace);
+	smoother_init(&e->clock, dev->info.rate);
+	if ((err = cmdq_init(&e->in)) || (err = cmdq_init(&e->out)))
+		return err;
+	if ((err = engine_epoll_add(e, e->timerfd, EPOLL_TIMER)) ||
+	    (err = engine_epoll_add(e, e->in.efd, EPOLL_CMDQ)))
+		return err;
+	return 0;
+}
+
+int engine_start(struct engine *e)
+{
+	int err = pthread_create(&e->thread, NULL, engine_main, e);
+
+	if (err)
+		return -err;
+	e->thread_on = 1;
+	return 0;
+}
+
+void engine_fini(struct engine *e)
+{
+	if (e->thread_on) {
+		atomic_store(&e->quit, 1);
+		engine_arm(e, 1);	/* wake it now */
+		pthread_join(e->thread, NULL);
+		e->thread_on = 0;
+	}
+	if (e->dev.ops)
+		e->dev.ops->close(e->dev.dev);
+	e->dev.ops = NULL;
+	cmdq_fini(&e->in);
+	cmdq_fini(&e->out);
+	if (e->epfd >= 0)
+		close(e->epfd);
+	if (e->timerfd >= 0)
+		close(e->timerfd);
+}

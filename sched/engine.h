@@ -1,0 +1,86 @@
+/* lulld's audio thread: the timer loop that keeps the card's buffer at its
+ * fill target, mixes the streams, and rewinds when anything changes.
+ *
+ * It sleeps on an absolute CLOCK_MONOTONIC timerfd until the buffer has
+ * drained to the watermark, and on the eventfds of its command queue and
+ * of the streams that ran dry. It never allocates, never takes a lock the
+ * control thread holds, and reports through binary trace events. */
+#ifndef LULL_ENGINE_H
+#define LULL_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/smoother.h"
+#include "sched/cmdq.h"
+#include "sched/device.h"
+#include "sched/trace.h"
+
+#define ENGINE_MAX_STREAMS 256
+#define ENGINE_CHUNK 1024
+
+struct stream;
+
+struct engine_cfg {
+	uint64_t watermark;	/* frames */
+	uint64_t safeguard;	/* frames kept clear of the DMA when rewinding */
+	uint64_t ramp;		/* volume ramp, frames */
+	int realtime;		/* try SCHED_FIFO */
+};
+
+struct engine_stats {
+	_Atomic uint64_t wakeups, rewinds, rewound, xruns, underruns;
+	_Atomic int64_t fill_target;
+	_Atomic int64_t ppm_x1000;
+};
+
+struct engine {
+	struct device dev;
+	struct engine_cfg cfg;
+	struct cmdq in;		/* from the control thread */
+	struct cmdq out;	/* to the control thread */
+	struct trace trace;
+	struct engine_stats stats;
+
+	int epfd, timerfd;
+	struct stream *streams[ENGINE_MAX_STREAMS];
+	unsigned nstreams;
+	float mix[ENGINE_CHUNK * 8];
+
+	uint64_t written;	/* device frames written since start */
+	uint64_t hw, heard;	/* DMA position and heard position, last measured */
+	int64_t t_meas;
+	int running;
+	struct smoother clock;
+	uint64_t rewind_to;	/* UINT64_MAX: none pending */
+	uint32_t rewind_reason;
+	int64_t planned;	/* the wakeup we asked for */
+
+	pthread_t thread;
+	atomic_int quit;
+	int thread_on, rt;
+};
+
+/* Takes the device over. Returns 0 or -errno. */
+int engine_init(struct engine *e, const struct device *dev,
+		const struct engine_cfg *cfg);
+int engine_start(struct engine *e);
+/* Stops the thread and closes the device. */
+void engine_fini(struct engine *e);
+
+/* The audio thread's steps, exposed so tests can drive the engine with a
+ * fake card and a fake clock, without the thread: one cycle (measure,
+ * rewind, top up, report, plan), the command queue, and a stream's
+ * "data arrived" signal. */
+int engine_cycle(struct engine *e);
+void engine_commands(struct engine *e);
+void engine_stream_event(struct engine *e, uint32_t id);
+
+/* Control thread: registers a stream's eventfd with the audio thread's poll
+ * set, so its data arrivals wake it. Before CMD_ADD; undone after
+ * EVT_REMOVED by engine_unwatch. */
+int engine_watch(struct engine *e, struct stream *s);
+void engine_unwatch(struct engine *e, struct stream *s);
+
+#endif

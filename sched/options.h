@@ -1,0 +1,22 @@
+/* lulld's settings: built-in defaults, then a config file (INI), then the
+ * command line, each overriding the one before. */
+#ifndef LULL_OPTIONS_H
+#define LULL_OPTIONS_H
+
+struct options {
+	char device[256];
+	unsigned rate, channels;
+	int format;		/* enum fmt, -1: the best the card offers */
+	unsigned buffer_ms;
+	unsigned watermark_ms;
+	unsigned safeguard_us;	/* 0: max(256 bytes, 1.33 ms) */
+	char socket[108];	/* empty: the default path */
+	int realtime;
+	int verbose;		/* -1 quiet, 0 normal, 1+ more */
+};
+
+/* Returns 0; 1 when --help/--version was handled (exit 0); -EINVAL after
+ * printing what was wrong (exit 2). */
+int options_parse(struct options *o, int argc, char **argv);
+
+#endif

@@ -1,0 +1,483 @@
+/* lulld's control thread. See server.h. */
+#include "sched/server.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/proto.h"
+#include "ipc/sock.h"
+#include "sched/stream.h"
+
+#define SERVER_MAX_CLIENTS 128
+#define SERVER_MAX_STREAMS 64	/* engine has room for more; this is policy */
+
+struct client;
+
+/* A stream as the control thread tracks it. */
+struct slot {
+	struct stream *s;
+	struct client *c;	/* NULL once its client has gone */
+	uint32_t close_seq;
+	int closing;
+	struct slot *next;
+};
+
+struct client {
+	int fd;
+	pid_t pid;
+	int hello;
+	char name[PROTO_NAME_MAX];
+	struct client *next;
+};
+
+struct server {
+	struct engine *e;
+	int lfd;
+	char path[108];
+	struct client *clients;
+	unsigned nclients;
+	struct slot *slots;
+	unsigned nslots;
+	uint32_t next_id;
+};
+
+typedef void (*server_handler)(struct server *sv, struct client *c,
+			       const void *msg);
+
+/* --- replies ----------------------------------------------------------------- */
+
+static void server_send(struct client *c, const void *msg, size_t len,
+			const int *fds, int nfds)
+{
+	/* A client that cannot take a reply is gone or stuck: its hangup is
+	 * noticed by poll; nothing else to do here. */
+	sock_send(c->fd, msg, len, fds, nfds);
+}
+
+static void server_reply(struct client *c, const struct proto_hdr *req,
+			 int32_t result)
+{
+	struct proto_reply r = {
+		.hdr = { .length = sizeof r, .type = PROTO_REPLY, .seq = req->seq,
+			 .stream = req->stream },
+		.request = req->type, .result = result,
+	};
+
+	server_send(c, &r, sizeof r, NULL, 0);
+}
+
+static void server_push(struct server *sv, const struct cmd *c)
+{
+	/* The audio thread empties its queue every cycle; a full queue only
+	 * means it is busy for a moment. */
+	while (cmdq_push(&sv->e->in, c) == -EAGAIN) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+}
+
+static struct slot *server_slot(struct server *sv, struct client *c, uint32_t id)
+{
+	for (struct slot *sl = sv->slots; sl; sl = sl->next)
+		if (sl->c == c && sl->s->id == id && !sl->closing)
+			return sl;
+	return NULL;
+}
+
+/* --- handlers, one per message ------------------------------------------------ */
+
+static void on_hello(struct server *sv, struct client *c, const void *msg)
+{
+	const struct proto_hello *m = msg;
+	const struct device_info *d = &sv->e->dev.info;
+	struct proto_welcome w = {
+		.hdr = { .length = sizeof w, .type = PROTO_WELCOME, .seq = m->hdr.seq },
+		.version = PROTO_VERSION, .rate = d->rate, .channels = d->channels,
+		.format = d->fmt, .buffer_frames = (uint32_t)d->buffer,
+	};
+
+	memcpy(c->name, m->name, sizeof c->name);
+	c->name[sizeof c->name - 1] = 0;
+	if (m->version != PROTO_VERSION) {
+		server_reply(c, &m->hdr, -EPROTONOSUPPORT);
+		return;
+	}
+	c->hello = 1;
+	server_send(c, &w, sizeof w, NULL, 0);
+}
+
+static int server_check_new(const struct proto_stream_new *m)
+{
+	if (m->direction != PROTO_PLAYBACK)
+		return -ENOTSUP;
+	if (m->rate < 1000 || m->rate > 384000 || m->channels < 1 ||
+	    m->channels > 8 || m->format > PROTO_FLOAT)
+		return -EINVAL;
+	if (m->latency_us > 10000000 || !isfinite(m->volume) ||
+	    m->volume < 0 || m->volume > 4)
+		return -EINVAL;
+	return 0;
+}
+
+static int server_make(struct server *sv, const struct proto_stream_new *m,
+		       struct stream **out)
+{
+	const struct device_info *d = &sv->e->dev.info;
+	struct stream_cfg cfg = {
+		.id = ++sv->next_id, .rate = m->rate, .channels = m->channels,
+		.fmt = (enum fmt)m->format, .volume = m->volume,
+		.paused = !!(m->flags & PROTO_START_PAUSED),
+		.latency_ns = (uint64_t)m->latency_us * 1000,
+		.dev_rate = d->rate, .dev_channels = d->channels,
+		.dev_buffer = d->buffer, .watermark = sv->e->cfg.watermark,
+	};
+	int err = server_check_new(m);
+
+	if (!err && sv->nslots >= SERVER_MAX_STREAMS)
+		err = -EMFILE;
+	if (!err)
+		err = stream_new(out, &cfg);
+	if (!err && (err = engine_watch(sv->e, *out)) < 0)
+		stream_free(*out);
+	return err;
+}
+
+static void on_stream_new(struct server *sv, struct client *c, const void *msg)
+{
+	const struct proto_stream_new *m = msg;
+	struct proto_stream_made r = {
+		.hdr = { .length = sizeof r, .type = PROTO_STREAM_MADE, .seq = m->hdr.seq },
+	};
+	struct stream *s = NULL;
+	struct slot *sl = NULL;
+	struct cmd add = { .type = CMD_ADD };
+	int err = server_make(sv, m, &s);
+
+	if (!err && !(sl = calloc(1, sizeof *sl))) {
+		engine_unwatch(sv->e, s);
+		stream_free(s);
+		err = -ENOMEM;
+	}
+	r.result = err;
+	if (err) {
+		server_send(c, &r, sizeof r, NULL, 0);
+		return;
+	}
+	*sl = (struct slot){ .s = s, .c = c, .next = sv->slots };
+	sv->slots = sl;
+	sv->nslots++;
+	r.hdr.stream = s->id;
+	r.ring_frames = (uint32_t)s->ring_frames;
+	r.shm_bytes = s->shm_bytes;
+	r.latency_us = (uint32_t)(s->latency_ns / 1000);
+	r.request_frames = (uint32_t)s->request_frames;
+	server_send(c, &r, sizeof r,
+		    (int[]){ s->memfd, s->efd_client, s->efd_server }, 3);
+	add.s = s;
+	server_push(sv, &add);
+}
+
+/* Start, pause, resume, volume and drain go to the audio thread as they
+ * are; the first three are answered at once. */
+static void server_stream_cmd(struct server *sv, struct client *c,
+			      const struct proto_hdr *h, uint32_t type, float v)
+{
+	struct slot *sl = server_slot(sv, c, h->stream);
+	struct cmd cmd = { .type = type, .value = v, .token = h->seq };
+
+	if (!sl) {
+		server_reply(c, h, -ENOENT);
+		return;
+	}
+	cmd.s = sl->s;
+	server_push(sv, &cmd);
+	if (type != CMD_DRAIN)
+		server_reply(c, h, 0);
+}
+
+static void on_start(struct server *sv, struct client *c, const void *msg)
+{
+	server_stream_cmd(sv, c, msg, CMD_RESUME, 0);
+}
+
+static void on_pause(struct server *sv, struct client *c, const void *msg)
+{
+	server_stream_cmd(sv, c, msg, CMD_PAUSE, 0);
+}
+
+static void on_resume(struct server *sv, struct client *c, const void *msg)
+{
+	server_stream_cmd(sv, c, msg, CMD_RESUME, 0);
+}
+
+static void on_drain(struct server *sv, struct client *c, const void *msg)
+{
+	server_stream_cmd(sv, c, msg, CMD_DRAIN, 0);
+}
+
+static void on_volume(struct server *sv, struct client *c, const void *msg)
+{
+	const struct proto_stream_volume *m = msg;
+
+	if (!isfinite(m->volume) || m->volume < 0 || m->volume > 4) {
+		server_reply(c, &m->hdr, -EINVAL);
+		return;
+	}
+	server_stream_cmd(sv, c, &m->hdr, CMD_VOLUME, m->volume);
+}
+
+/* The stream leaves the mix at once; it is freed, and the close answered,
+ * when the audio thread hands it back. */
+static void server_remove(struct server *sv, struct slot *sl)
+{
+	struct cmd rm = { .type = CMD_REMOVE, .s = sl->s };
+
+	sl->closing = 1;
+	server_push(sv, &rm);
+}
+
+static void on_close(struct server *sv, struct client *c, const void *msg)
+{
+	const struct proto_hdr *h = msg;
+	struct slot *sl = server_slot(sv, c, h->stream);
+
+	if (!sl) {
+		server_reply(c, h, -ENOENT);
+		return;
+	}
+	sl->close_seq = h->seq;
+	server_remove(sv, sl);
+}
+
+static const server_handler server_handlers[PROTO_TYPE_MAX] = {
+	[PROTO_HELLO] = on_hello,
+	[PROTO_STREAM_NEW] = on_stream_new,
+	[PROTO_STREAM_START] = on_start,
+	[PROTO_STREAM_PAUSE] = on_pause,
+	[PROTO_STREAM_RESUME] = on_resume,
+	[PROTO_STREAM_DRAIN] = on_drain,
+	[PROTO_STREAM_CLOSE] = on_close,
+	[PROTO_STREAM_VOLUME] = on_volume,
+};
+
+/* --- clients ------------------------------------------------------------------ */
+
+static void server_drop_client(struct server *sv, struct client *c)
+{
+	struct client **pp;
+
+	for (struct slot *sl = sv->slots; sl; sl = sl->next) {
+		if (sl->c != c)
+			continue;
+		sl->c = NULL;
+		if (!sl->closing)
+			server_remove(sv, sl);
+	}
+	for (pp = &sv->clients; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	sv->nclients--;
+	close(c->fd);
+	free(c);
+}
+
+/* Returns 0, or -1 when the client is to be dropped. A malformed message
+ * gets an error reply; the connection stays. */
+static int server_read(struct server *sv, struct client *c)
+{
+	union {
+		struct proto_hdr hdr;
+		char bytes[256];
+	} m;
+	int fds[SOCK_MAX_FDS], nfds = 0;
+	ssize_t n = sock_recv(c->fd, &m, sizeof m, fds, SOCK_MAX_FDS, &nfds);
+
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);	/* clients have no business sending fds */
+	if (n == 0 || (n < 0 && n != -EMSGSIZE && n != -EAGAIN && n != -EINTR))
+		return -1;
+	if (n < 0) {
+		if (n == -EMSGSIZE)
+			fprintf(stderr, "lulld: client %d sent an oversized message\n", c->pid);
+		return 0;
+	}
+	if ((size_t)n < sizeof m.hdr || m.hdr.length != (uint32_t)n ||
+	    proto_size(m.hdr.type) != (uint32_t)n || !server_handlers[m.hdr.type] ||
+	    (!c->hello && m.hdr.type != PROTO_HELLO)) {
+		if ((size_t)n >= sizeof m.hdr)
+			server_reply(c, &m.hdr, -EBADMSG);
+		return 0;
+	}
+	server_handlers[m.hdr.type](sv, c, &m);
+	return 0;
+}
+
+static void server_accept(struct server *sv)
+{
+	struct client *c;
+	pid_t pid = 0;
+	int fd = sock_accept(sv->lfd);
+
+	if (fd < 0)
+		return;
+	if (sock_peer_check(fd, &pid) < 0 || sv->nclients >= SERVER_MAX_CLIENTS ||
+	    !(c = calloc(1, sizeof *c))) {
+		close(fd);
+		return;
+	}
+	*c = (struct client){ .fd = fd, .pid = pid, .next = sv->clients };
+	sv->clients = c;
+	sv->nclients++;
+}
+
+/* --- streams coming back from the audio thread --------------------------------- */
+
+static struct slot *server_unlink(struct server *sv, struct stream *s)
+{
+	for (struct slot **pp = &sv->slots; *pp; pp = &(*pp)->next) {
+		struct slot *sl = *pp;
+		if (sl->s == s) {
+			*pp = sl->next;
+			sv->nslots--;
+			return sl;
+		}
+	}
+	return NULL;
+}
+
+static void server_removed(struct server *sv, struct stream *s)
+{
+	struct slot *sl = server_unlink(sv, s);
+	struct proto_hdr h = { .type = PROTO_STREAM_CLOSE, .stream = s->id };
+
+	engine_unwatch(sv->e, s);
+	if (sl && sl->c) {
+		h.seq = sl->close_seq;
+		server_reply(sl->c, &h, 0);
+	}
+	stream_free(s);
+	free(sl);
+}
+
+static void server_drained(struct server *sv, struct stream *s, uint32_t token)
+{
+	struct proto_hdr h = { .type = PROTO_STREAM_DRAIN, .seq = token, .stream = s->id };
+
+	for (struct slot *sl = sv->slots; sl; sl = sl->next)
+		if (sl->s == s && sl->c && !sl->closing)
+			server_reply(sl->c, &h, 0);
+}
+
+static void server_events(struct server *sv)
+{
+	struct cmd c;
+
+	cmdq_ack(&sv->e->out);
+	while (cmdq_pop(&sv->e->out, &c) == 0) {
+		if (c.type == EVT_REMOVED)
+			server_removed(sv, c.s);
+		else if (c.type == EVT_DRAINED)
+			server_drained(sv, c.s, c.token);
+	}
+}
+
+/* --- the loop ------------------------------------------------------------------ */
+
+enum { PFD_STOP, PFD_LISTEN, PFD_EVENTS, PFD_CLIENTS };
+
+static unsigned server_pollset(struct server *sv, struct pollfd *p, int stop_fd,
+			       struct client **who)
+{
+	unsigned n = PFD_CLIENTS;
+
+	p[PFD_STOP] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
+	p[PFD_LISTEN] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	p[PFD_EVENTS] = (struct pollfd){ .fd = sv->e->out.efd, .events = POLLIN };
+	for (struct client *c = sv->clients; c; c = c->next) {
+		who[n] = c;
+		p[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+	}
+	return n;
+}
+
+static void server_clients(struct server *sv, struct pollfd *p, unsigned n,
+			   struct client **who)
+{
+	for (unsigned i = PFD_CLIENTS; i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		if ((p[i].revents & POLLIN) && server_read(sv, who[i]) == 0)
+			continue;
+		if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+			server_drop_client(sv, who[i]);
+	}
+}
+
+int server_run(struct server *sv, int stop_fd)
+{
+	struct pollfd p[PFD_CLIENTS + SERVER_MAX_CLIENTS];
+	struct client *who[PFD_CLIENTS + SERVER_MAX_CLIENTS];
+
+	for (;;) {
+		unsigned n = server_pollset(sv, p, stop_fd, who);
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[PFD_STOP].revents)
+			return 0;
+		if (p[PFD_EVENTS].revents)
+			server_events(sv);
+		server_clients(sv, p, n, who);
+		if (p[PFD_LISTEN].revents)
+			server_accept(sv);
+	}
+}
+
+int server_new(struct server **out, const char *path, struct engine *e)
+{
+	struct server *sv = calloc(1, sizeof *sv);
+
+	if (!sv)
+		return -ENOMEM;
+	sv->e = e;
+	snprintf(sv->path, sizeof sv->path, "%s", path);
+	sv->lfd = sock_listen(path);
+	if (sv->lfd < 0) {
+		int err = sv->lfd;
+		free(sv);
+		return err;
+	}
+	*out = sv;
+	return 0;
+}
+
+/* The audio thread has stopped: whatever it still held is ours to free. */
+void server_free(struct server *sv)
+{
+	if (!sv)
+		return;
+	while (sv->slots) {
+		struct slot *sl = sv->slots;
+		sv->slots = sl->next;
+		engine_unwatch(sv->e, sl->s);
+		stream_free(sl->s);
+		free(sl);
+	}
+	while (sv->clients) {
+		struct client *c = sv->clients;
+		sv->clients = c->next;
+		close(c->fd);
+		free(c);
+	}
+	close(sv->lfd);
+	unlink(sv->path);
+	free(sv);
+}
