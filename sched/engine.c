@@ -188,8 +188,9 @@ void engine_stream_event(struct engine *e, uint32_t id)
 	 * looked up, never a pointer from the event. */
 	if (!s)
 		return;
+	/* Clear the counter; what matters is the ring, not the count. */
 	if (read(s->efd_server, &v, sizeof v) < 0)
-		return;
+		v = 0;
 	if (s->dry && stream_has_data(s))
 		engine_stream_data(e, s);
 }

@@ -180,12 +180,13 @@ int stream_has_data(struct stream *s)
 
 /* --- mixing ------------------------------------------------------------------------- */
 
+/* Gain at device frame d: gain_from before the ramp, gain_to after it. */
 static float stream_gain_at(const struct stream *s, uint64_t d)
 {
-	if (d <= s->ramp_start || s->ramp_len == 0)
-		return d < s->ramp_start ? s->gain_from : s->gain_to;
 	if (d >= s->ramp_start + s->ramp_len)
 		return s->gain_to;
+	if (d < s->ramp_start)
+		return s->gain_from;
 	return s->gain_from + (s->gain_to - s->gain_from) *
 	       (float)(d - s->ramp_start) / (float)s->ramp_len;
 }

@@ -3,6 +3,7 @@
  * drains, frame by frame. The fake card keeps a "tape" of every frame at
  * its absolute position; a rewind cannot reach frames its DMA has passed,
  * so the tape below the DMA position is what was heard. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,6 +264,7 @@ static void test_pause_resume(void **state)
 	at(r, 500 * MS);
 	expect_pattern(r, 0, 0, cut, 1, 0, 1);
 	expect_silence(r, 0, cut, r->f.written);
+	client_top_up(&a);
 	send_cmd(r, CMD_RESUME, a.s, 0, 0);
 	at(r, 800 * MS);
 	expect_silence(r, 0, cut, back);
@@ -282,6 +284,7 @@ static void test_volume_ramp(void **state)
 	client_top_up(&a);
 	send_cmd(r, CMD_ADD, a.s, 0, 0);
 	at(r, 0);
+	client_top_up(&a);
 	send_cmd(r, CMD_VOLUME, a.s, 0.5f, 0);
 	at(r, 500 * MS);
 	expect_pattern(r, 0, 0, from, 1, 0, 1);
