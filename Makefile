@@ -70,8 +70,10 @@ SERVER_PROGS := $(LIBLULL_SO) $(LIBLULL_PC) $(LULLPLAY) $(LULLD)
 SERVER_TESTS := $(BUILD)/tests/test_ring $(BUILD)/tests/test_shm \
                 $(BUILD)/tests/test_sock $(BUILD)/tests/test_mix \
                 $(BUILD)/tests/test_resampler $(BUILD)/tests/test_smoother \
-                $(BUILD)/tests/test_planner $(BUILD)/tests/test_engine
+                $(BUILD)/tests/test_planner $(BUILD)/tests/test_engine \
+                $(BUILD)/tests/test_client
 test_planner_OBJS   := $(OBJ)/sched/planner.o
+test_client_OBJS    := $(LIBLULL_OBJS)
 test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o \
                        $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o \
                        $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
@@ -162,6 +164,18 @@ install: $(PROGRAMS)
 
 clean:
 	rm -rf build
+
+# --- benchmarks (print figures, never fail) ------------------------------------
+MIXBENCH_OBJS := $(OBJ)/bench/mixbench.o $(OBJ)/core/mix.o $(OBJ)/core/resampler.o
+MIXBENCH      := $(BUILD)/bench/mixbench
+
+bench: $(MIXBENCH)
+
+$(MIXBENCH): $(MIXBENCH_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SRC_LIBS) $(MATH_LIBS)
+
+.PHONY: bench
 
 .PHONY: all server check demo install clean
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

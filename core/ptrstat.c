@@ -88,6 +88,7 @@ struct work {
 	const struct ptrstat_series *s;
 	size_t *keep;		/* clean samples, in time order */
 	unsigned *seg;		/* segment number of each kept sample */
+	uint8_t *onset;		/* kept sample starts a stall */
 	size_t k;
 	double *d;		/* scratch, one per sample */
 	int64_t *steps;		/* pointer steps between kept samples */
@@ -113,9 +114,10 @@ static int work_init(struct work *w, const struct ptrstat_series *s)
 	w->s = s;
 	w->keep = calloc(s->n, sizeof(*w->keep));
 	w->seg = calloc(s->n, sizeof(*w->seg));
+	w->onset = calloc(s->n, sizeof(*w->onset));
 	w->d = calloc(s->n, sizeof(*w->d));
 	w->steps = calloc(s->n, sizeof(*w->steps));
-	if (!w->keep || !w->seg || !w->d || !w->steps)
+	if (!w->keep || !w->seg || !w->onset || !w->d || !w->steps)
 		return -ENOMEM;
 	return 0;
 }
@@ -124,6 +126,7 @@ static void work_free(struct work *w)
 {
 	free(w->keep);
 	free(w->seg);
+	free(w->onset);
 	free(w->d);
 	free(w->steps);
 }
@@ -337,6 +340,17 @@ static struct edge edge_at(const struct work *w, size_t j, int64_t p0,
 			      (double)b->t_hi - t0 };
 }
 
+/* Is kept sample j the last edge of its segment? How long the value it
+ * shows lasted is unknown (the series ends), so it could be the start of
+ * a stall too short to see: it is left out. */
+static bool last_edge(const struct work *w, size_t j)
+{
+	for (size_t i = j + 1; i < w->k && w->seg[i] == w->seg[j]; i++)
+		if (kept(w, i)->pos != kept(w, j)->pos)
+			return false;
+	return true;
+}
+
 static int collect_edges(struct work *w, struct edges *es)
 {
 	es->e = calloc(w->k ? w->k : 1, sizeof(*es->e));
@@ -344,8 +358,8 @@ static int collect_edges(struct work *w, struct edges *es)
 	if (!es->e)
 		return -ENOMEM;
 	for (size_t j = 1; j < w->k; j++) {
-		if (w->seg[j] != w->fit_seg || seg_first(w, j) ||
-		    kept(w, j)->pos == kept(w, j - 1)->pos)
+		if (w->seg[j] != w->fit_seg || seg_first(w, j) || w->onset[j] ||
+		    kept(w, j)->pos == kept(w, j - 1)->pos || last_edge(w, j))
 			continue;
 		if (!es->n) {
 			es->p0 = kept(w, j)->pos;
@@ -365,50 +379,131 @@ static double clampd(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Least squares of targets y against x; y[i] NULL means interval mids. */
-static struct line least_squares(const struct edges *es, const double *y)
+/* Weighted least squares of targets y against the edges' x. An edge's
+ * mid-point is uniform within its interval (variance width^2 / 12) and
+ * the pointer's own jitter adds s2 (ns^2): weight 1 / (width^2 / 12 + s2)
+ * keeps the few wide intervals (the sampler was descheduled for
+ * milliseconds) from steering the line of an exact pointer, yet weighs a
+ * jittery pointer's edges about equally. */
+static double edge_weight(const struct edge *e, double s2)
 {
-	double mx = 0, my = 0, sxx = 0, sxy = 0, n = (double)es->n;
+	double w = e->hi - e->lo;
+
+	return 1.0 / (w * w / 12.0 + s2 + 1e6);	/* + (1 us)^2: never 1/0 */
+}
+
+static struct line least_squares(const struct edges *es, const double *y,
+				 const double *wt)
+{
+	double sw = 0, mx = 0, my = 0, sxx = 0, sxy = 0;
 	struct line l;
 
 	for (size_t i = 0; i < es->n; i++) {
-		mx += es->e[i].x;
-		my += y[i];
+		sw += wt[i];
+		mx += wt[i] * es->e[i].x;
+		my += wt[i] * y[i];
 	}
-	mx /= n;
-	my /= n;
+	mx /= sw;
+	my /= sw;
 	for (size_t i = 0; i < es->n; i++) {
 		double dx = es->e[i].x - mx;
 
-		sxx += dx * dx;
-		sxy += dx * (y[i] - my);
+		sxx += wt[i] * dx * dx;
+		sxy += wt[i] * dx * (y[i] - my);
 	}
 	l.b = sxx > 0 ? sxy / sxx : 0;
 	l.a = my - l.b * mx;
 	return l;
 }
 
-/* Minimises the summed squared distance from the line to the intervals by
- * alternating projections: move each target to the point of its interval
- * nearest the line, refit, repeat. Starts from the interval mid-points. */
-static struct line fit_intervals(const struct edges *es, double *y)
+static void base_weights(const struct edges *es, double s2, double *wt)
 {
+	for (size_t i = 0; i < es->n; i++)
+		wt[i] = edge_weight(&es->e[i], s2);
+}
+
+/* The pointer's own scatter beyond what the intervals explain: the
+ * robust variance of the mid-points about the line (1.4826 MAD squared)
+ * less the typical interval's share; *w2: the typical interval's width
+ * squared. tmp has room for n doubles. */
+static double excess_variance(const struct edges *es, const double *y,
+			      struct line l, double *tmp, double *w2)
+{
+	double sd, w;
+
+	for (size_t i = 0; i < es->n; i++)
+		tmp[i] = fabs(y[i] - (l.a + l.b * es->e[i].x));
+	sd = 1.4826 * sorted_quantile(tmp, es->n, 0.5);
+	for (size_t i = 0; i < es->n; i++)
+		tmp[i] = es->e[i].hi - es->e[i].lo;
+	w = sorted_quantile(tmp, es->n, 0.5);
+	*w2 = w * w;
+	return fmax(0.0, sd * sd - w * w / 12.0);
+}
+
+/* Least absolute deviations by iteratively reweighted least squares
+ * (weight / |residual|, floored at 1 us). A pointer that jitters but
+ * never goes backwards scatters its edges with a long one-sided tail
+ * (see centre()), which pulls a least-squares slope by tens of ppm; the
+ * median line it converges to is not pulled. */
+static struct line least_deviations(const struct edges *es, const double *y,
+				    const double *base, double *wt, struct line l)
+{
+	for (int it = 0; it < 20; it++) {
+		for (size_t i = 0; i < es->n; i++)
+			wt[i] = base[i] / fmax(fabs(y[i] - (l.a + l.b * es->e[i].x)), 1e3);
+		l = least_squares(es, y, wt);
+	}
+	return l;
+}
+
+/* Moves the intercept by alternating projections (each target to the
+ * point of its interval nearest the line, re-average): this minimises
+ * the squared distance from the line to the intervals, so a line that
+ * fits inside every interval ends with zero residuals. */
+static struct line project_intercept(const struct edges *es, struct line l)
+{
+	for (int it = 0; it < 30; it++) {
+		double a = 0;
+
+		for (size_t i = 0; i < es->n; i++) {
+			double t = l.a + l.b * es->e[i].x;
+
+			a += clampd(t, es->e[i].lo, es->e[i].hi) - l.b * es->e[i].x;
+		}
+		a /= (double)es->n;
+		if (fabs(a - l.a) < 1.0)
+			break;
+		l.a = a;
+	}
+	return l;
+}
+
+/* The slope comes from the interval mid-points: each is off the true line
+ * by at most half its interval, without bias (the probe dithers its reads
+ * so edges fall anywhere in them), so over a few hundred edges the slope
+ * is good to a few ppm even for a coarse pointer. Weighted least squares
+ * first, to size the pointer's own scatter; when that scatter dominates
+ * the intervals, least absolute deviations with those weights (for the
+ * uniform errors of an exact pointer, least squares is the better one);
+ * then the intercept. scratch holds 3n doubles. */
+static struct line fit_intervals(const struct edges *es, double *scratch)
+{
+	double *y = scratch, *base = scratch + es->n, *wt = scratch + 2 * es->n;
 	struct line l;
 
 	for (size_t i = 0; i < es->n; i++)
 		y[i] = 0.5 * (es->e[i].lo + es->e[i].hi);
-	l = least_squares(es, y);
-	for (int it = 0; it < 30; it++) {
-		struct line prev = l;
+	double s2, w2;
 
-		for (size_t i = 0; i < es->n; i++)
-			y[i] = clampd(l.a + l.b * es->e[i].x, es->e[i].lo,
-				      es->e[i].hi);
-		l = least_squares(es, y);
-		if (fabs(l.a - prev.a) < 1.0 && fabs(l.b - prev.b) < 1e-9)
-			break;
-	}
-	return l;
+	base_weights(es, 0, base);
+	l = least_squares(es, y, base);
+	s2 = excess_variance(es, y, l, wt, &w2);
+	base_weights(es, s2, base);
+	l = least_squares(es, y, base);
+	if (s2 > w2 / 12.0)	/* the pointer's scatter dominates */
+		l = least_deviations(es, y, base, wt, l);
+	return project_intercept(es, l);
 }
 
 /* Residual of edge i: observed instant minus the line's, ns; positive
@@ -472,7 +567,14 @@ static int fit_line(struct work *w, struct ptrstat_report *r)
 		return -ENOMEM;
 	r->edges = es.n;
 	if (es.n >= 3) {
-		l = fit_intervals(&es, w->d);
+		double *scratch = calloc(3 * es.n, sizeof(*scratch));
+
+		if (!scratch) {
+			free(es.e);
+			return -ENOMEM;
+		}
+		l = fit_intervals(&es, scratch);
+		free(scratch);
 		l = centre(&es, l, w->d);
 		jitter_stats(&es, l, w->d, r);
 		set_fit(r, &es, l, w->s->rate);
@@ -523,8 +625,10 @@ static void stalls(struct work *w, struct ptrstat_report *r)
 		/* run [first, j) of one value */
 		double still = (double)kept(w, j - 1)->t_lo -
 			       (double)kept(w, first)->t_hi;
-		if (still > thr)
+		if (still > thr) {
 			note_stall(r, still);
+			w->onset[first] = 1;
+		}
 		first = j;
 	}
 }
@@ -537,19 +641,37 @@ static int64_t fill_of(const struct ptrstat_series *s,
 	return s->capture ? x->pos - x->appl : x->appl - x->pos;
 }
 
+static double extra_of(const struct work *w, const struct ptrstat_sample *x)
+{
+	return (double)(x->delay - fill_of(w->s, x));
+}
+
+/* extra = delay - fill. A delay more than half a buffer off the median
+ * comes from a bogus pointer read (the delay call read it on its own):
+ * counted as a jump, left out of the figures. */
 static void delay_stats(struct work *w, struct ptrstat_report *r)
 {
+	double med, half = 0.5 * (double)w->s->buffer;
 	size_t m = 0;
 
+	for (size_t j = 0; j < w->k; j++)
+		if (kept(w, j)->flags & PTRSTAT_HAS_DELAY)
+			w->d[m++] = extra_of(w, kept(w, j));
+	if (!m)
+		return;
+	med = sorted_quantile(w->d, m, 0.5);
+	m = 0;
 	for (size_t j = 0; j < w->k; j++) {
 		const struct ptrstat_sample *x = kept(w, j);
 
-		if (x->flags & PTRSTAT_HAS_DELAY)
-			w->d[m++] = (double)(x->delay - fill_of(w->s, x));
+		if (!(x->flags & PTRSTAT_HAS_DELAY))
+			continue;
+		if (fabs(extra_of(w, x) - med) > half)
+			r->delay_jumps++;
+		else
+			w->d[m++] = extra_of(w, x);
 	}
 	r->delay_n = m;
-	if (!m)
-		return;
 	qsort(w->d, m, sizeof(*w->d), cmp_double);
 	r->extra_min = w->d[0];
 	r->extra_max = w->d[m - 1];
@@ -629,6 +751,13 @@ int ptrstat_analyse(const struct ptrstat_series *s, struct ptrstat_report *r)
 	if (err < 0)
 		goto out;
 	stalls(&w, r);
+	/* The read that first shows a stalled value is late by however long
+	 * the pointer had been still: that is the stall, reported as such,
+	 * not jitter. Fit again without those edges. */
+	if (r->stalls)
+		err = fit_line(&w, r);
+	if (err < 0)
+		goto out;
 	delay_stats(&w, r);
 	ts_stats(&w, r, false, &r->htstamp);
 	ts_stats(&w, r, true, &r->status);
@@ -647,10 +776,11 @@ void ptrstat_margin_init(struct ptrstat_margin *m)
 }
 
 void ptrstat_margin_add(struct ptrstat_margin *m, int64_t margin,
-			int64_t lost, int64_t marker)
+			int64_t lost, int64_t marker, int64_t elapsed)
 {
 	if (m->n < PTRSTAT_MARGIN_TRIALS)
-		m->trial[m->n++] = (struct ptrstat_trial){ margin, lost, marker };
+		m->trial[m->n++] = (struct ptrstat_trial){ margin, lost, marker,
+							   elapsed };
 }
 
 static size_t trials_at(const struct ptrstat_margin *m, int64_t margin,
@@ -689,27 +819,27 @@ static int64_t safe_margin(const struct ptrstat_margin *m)
 }
 
 /* Frames the card is ahead of its pointer: a rewrite starting m frames
- * after the pointer loses the lead - m of them, so m + lost estimates the
- * lead. Trials that lost the whole marker only bound it and are skipped
- * unless nothing else lost. */
+ * after the pointer loses lead - m of them, plus what the card played
+ * while the rewrite was being made (elapsed), so m + lost - elapsed
+ * estimates the lead. Trials that lost the whole marker only bound it and
+ * are skipped unless nothing else lost. */
 static int64_t lead_estimate(const struct ptrstat_margin *m)
 {
 	int64_t v[PTRSTAT_MARGIN_TRIALS];
-	size_t n = 0, whole = 0;
+	size_t n = 0;
 
 	for (int pass = 0; pass < 2 && !n; pass++)
 		for (size_t i = 0; i < m->n; i++) {
 			const struct ptrstat_trial *t = &m->trial[i];
 			bool all = t->lost >= t->marker;
 
-			whole += pass == 0 && all;
 			if (t->lost > 0 && (pass == 1 || !all))
-				v[n++] = t->margin + t->lost;
+				v[n++] = t->margin + t->lost - t->elapsed;
 		}
 	if (!n)
 		return 0;
 	qsort(v, n, sizeof(*v), cmp_i64);
-	return v[n / 2];
+	return v[n / 2] > 0 ? v[n / 2] : 0;
 }
 
 static int64_t margin_done(struct ptrstat_margin *m)
@@ -792,7 +922,7 @@ static const struct {
 	[PTRSTAT_BACKWARD] = { "backward", "the pointer went backwards",
 			       PTRSTAT_SEV_TIMER },
 	[PTRSTAT_JUMPS] = { "jumps",
-			    "avail jumped beyond the buffer size (bogus reads)",
+			    "bogus pointer reads: avail beyond the buffer, or delay off by more than half of it",
 			    PTRSTAT_SEV_TIMER },
 	[PTRSTAT_COARSE] = { "coarse",
 			     "granularity exceeds a quarter of the buffer",
@@ -863,15 +993,18 @@ static struct late late_terms(const struct ptrstat_report *r, unsigned rate)
 	struct late l;
 
 	l.gran_ms = (double)r->granularity * 1e3 / rate;
-	l.jit_ms = isnan(r->jitter_max_us) ? 0 : r->jitter_max_us / 1e3;
+	/* jitter is measured about the centre of its band; the pointer can
+	 * lag its earliest readings by the whole band */
+	l.jit_ms = isnan(r->jitter_max_us) ? 0 : 2.0 * r->jitter_max_us / 1e3;
 	l.stall_ms = r->stall_max_ms;
 	return l;
 }
 
 /* Watermark: the reported fill can be too high by one granule, the
- * jitter and a stall, so the server wakes that much late; doubled for
- * safety, plus 4 ms for the wakeup latency of a loaded system, never
- * below PulseAudio-like 10 ms. Rounded up to whole ms. */
+ * jitter band (twice the max jitter) and a stall, so the server wakes
+ * that much late; doubled for safety, plus 4 ms for the wakeup latency of
+ * a loaded system, never below PulseAudio-like 10 ms. Rounded up to whole
+ * ms. */
 static double watermark_ms(struct late l)
 {
 	return ceil(fmax(10.0, 2.0 * (l.gran_ms + l.jit_ms + l.stall_ms) + 4.0));
@@ -880,9 +1013,9 @@ static double watermark_ms(struct late l)
 /* Safeguard: frames after the reported pointer that a rewind must not
  * touch. base = max(256 bytes, 1.33 ms) covers the time between reading
  * the pointer and the rewritten frames landing; the true DMA position
- * can be up to a granule - 1, the jitter and a stall beyond the reported
- * one; and a loopback measurement, when there is one, sees prefetch the
- * pointer cannot show. */
+ * can be up to a granule - 1, the jitter band and a stall beyond the
+ * reported one; and a loopback measurement, when there is one, sees the card's
+ * lead (prefetch) that the pointer cannot show. */
 static int64_t safeguard_frames(struct late l, unsigned rate,
 				unsigned frame_bytes, int64_t granularity,
 				const struct ptrstat_margin *mg)
@@ -893,9 +1026,9 @@ static int64_t safeguard_frames(struct late l, unsigned rate,
 	if (frame_bytes && (256 + frame_bytes - 1) / frame_bytes > (unsigned)base)
 		base = (256 + frame_bytes - 1) / frame_bytes;
 	ptr = (granularity > 1 ? granularity - 1 : 0) +
-	      (int64_t)ceil((l.jit_ms + l.stall_ms) * rate / 1e3);
-	if (mg && mg->safe >= 0)
-		loop = mg->safe;
+	      llround((l.jit_ms + l.stall_ms) * rate / 1e3);
+	if (mg)
+		loop = mg->prefetch;
 	return base + (loop > ptr ? loop : ptr);
 }
 
@@ -908,7 +1041,7 @@ static void judge_pointer(const struct ptrstat_report *r, int64_t buffer,
 		*f |= 1u << PTRSTAT_STILL;
 	if (r->backward)
 		*f |= 1u << PTRSTAT_BACKWARD;
-	if (r->jumps)
+	if (r->jumps || r->delay_jumps)
 		*f |= 1u << PTRSTAT_JUMPS;
 	if (r->granularity > buffer / 4)
 		*f |= 1u << PTRSTAT_COARSE;

@@ -107,6 +107,7 @@ struct ptrstat_report {
 	int64_t backward_max;	/* frames */
 	size_t jumps;		/* reads with avail > buffer */
 	int64_t jump_max;	/* largest avail - buffer, frames */
+	size_t delay_jumps;	/* delays off the usual by > buffer / 2 */
 	size_t stalls;		/* pointer still for > stall_threshold_ms */
 	double stall_max_ms, stall_total_ms, stall_threshold_ms;
 
@@ -168,16 +169,19 @@ struct ptrstat_margin {
 		int64_t margin;	/* frames between play position and rewrite */
 		int64_t lost;	/* marker frames not heard */
 		int64_t marker;	/* marker length */
+		int64_t elapsed; /* frames played between the pointer read
+				    and the end of the rewrite */
 	} trial[PTRSTAT_MARGIN_TRIALS];
 	bool exact;		/* frame-indexed marker decoded bit-exactly */
 	int64_t safe;		/* smallest margin with no loss, -1 unknown */
-	int64_t prefetch;	/* median of margin + lost over lossy trials,
-				   0 when nothing was lost, -1 unknown */
+	int64_t prefetch;	/* lead of the card over its pointer: median
+				   of margin + lost - elapsed over lossy
+				   trials, 0 when nothing was lost */
 };
 
 void ptrstat_margin_init(struct ptrstat_margin *m);
 void ptrstat_margin_add(struct ptrstat_margin *m, int64_t margin,
-			int64_t lost, int64_t marker);
+			int64_t lost, int64_t marker, int64_t elapsed);
 /* The next margin to try on a grid of step frames up to max, or -1 when
  * the search is over (it then sets safe and prefetch). The search assumes
  * loss shrinks as the margin grows: it jumps to the margin the losses
@@ -213,7 +217,7 @@ uint64_t ptrstat_stress_total(const struct ptrstat_stress *s);
 enum ptrstat_finding {
 	PTRSTAT_STILL,		/* timer: the pointer never moved */
 	PTRSTAT_BACKWARD,	/* timer: the pointer went backwards */
-	PTRSTAT_JUMPS,		/* timer: avail beyond the buffer */
+	PTRSTAT_JUMPS,		/* timer: avail (or delay) beyond the buffer */
 	PTRSTAT_COARSE,		/* timer: granularity > buffer / 4 */
 	PTRSTAT_STALL_LONG,	/* timer: a stall > buffer / 4 */
 	PTRSTAT_MARGINS,	/* timer: watermark > buffer / 2 */
@@ -248,10 +252,10 @@ struct ptrstat_verdict {
 };
 
 /* Margins (documented in ptrstat.c):
- *   late      = granularity + max jitter + longest stall        (ms)
+ *   late      = granularity + 2 * max jitter + longest stall    (ms)
  *   watermark = max(10 ms, 2 * late + 4 ms)
- *   safeguard = max(base + granularity - 1 + jitter + stall,
- *                   base + loopback safe margin)                 (frames)
+ *   safeguard = base + max(granularity - 1 + 2 * jitter + stall,
+ *                          loopback lead)                        (frames)
  *   base      = max(256 bytes, 1.33 ms)
  * rw, mg, st may be NULL (not measured). */
 void ptrstat_judge(const struct ptrstat_report *r, unsigned rate,

@@ -96,6 +96,17 @@ static void engine_stream_dry(struct engine *e, struct stream *s)
 	atomic_store(&s->hdr->want_signal, 1);
 }
 
+/* A client that wrote between our finding its ring empty and our setting
+ * want_signal did not signal: look again after every fill. */
+static void engine_recheck_dry(struct engine *e)
+{
+	for (unsigned i = 0; i < e->nstreams; i++) {
+		struct stream *s = e->streams[i];
+		if (s->dry && !s->paused && ring_readable(&s->ring) > 0)
+			engine_stream_data(e, s);
+	}
+}
+
 static void engine_add(struct engine *e, struct stream *s)
 {
 	if (e->nstreams == ENGINE_MAX_STREAMS)
@@ -410,6 +421,7 @@ int engine_cycle(struct engine *e)
 	planner_plan(&in, &out);
 	if ((err = engine_fill(e, out.write)))
 		return err;
+	engine_recheck_dry(e);
 	trace_put(&e->trace, TRACE_FILL, before, (int64_t)(e->written - e->hw), 0);
 	if (!e->running && e->written > e->hw) {
 		if ((err = e->dev.ops->start(e->dev.dev)))
@@ -419,6 +431,8 @@ int engine_cycle(struct engine *e)
 	atomic_store(&e->stats.fill_target, (int64_t)in.target);
 	atomic_store(&e->stats.ppm_x1000, (int64_t)(smoother_ppm(&e->clock) * 1000));
 	due = engine_report(e, in.rate);
+	if (e->rewind_to != UINT64_MAX)
+		due = e->t_meas;	/* late data found above: mix it now */
 	engine_arm(e, due < out.wake_ns ? due : out.wake_ns);
 	return 0;
 }

@@ -32,6 +32,7 @@ struct probe {
 	uint8_t *buf;		/* chunk frames: silence, or capture scratch */
 	int64_t chunk;		/* frames per transfer */
 	bool restart;		/* next read starts a new segment */
+	bool ioplug;		/* an external (ioplug) plugin */
 	snd_pcm_status_t *status;
 };
 
@@ -144,6 +145,7 @@ static int probe_init(struct probe *p, snd_pcm_t *pcm,
 	p->pcm = pcm;
 	p->hw = hw;
 	p->r = r;
+	p->ioplug = snd_pcm_type(pcm) == SND_PCM_TYPE_IOPLUG;
 	p->chunk = hw->rate / 10 < hw->buffer / 4 ? hw->rate / 10 : hw->buffer / 4;
 	if (p->chunk < 1)
 		p->chunk = 1;
@@ -182,13 +184,30 @@ static int64_t ts_ns(const snd_htimestamp_t *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
+/* avail and delay from one call. On an ioplug PCM, hwsync and
+ * avail_update each read the plugin's pointer, and only the second read
+ * reaches the caller: a one-off bogus read is hidden by the hwsync that a
+ * sleeping sampler always does first. There avail_update alone reads the
+ * pointer once, and delay once more, so every read is seen. Elsewhere
+ * avail_update would only return the last synced (stale) position. */
+static int avail_delay(struct probe *p, snd_pcm_sframes_t *a,
+		       snd_pcm_sframes_t *d)
+{
+	if (!p->ioplug)
+		return snd_pcm_avail_delay(p->pcm, a, d);
+	*a = snd_pcm_avail_update(p->pcm);
+	if (*a < 0)
+		return (int)*a;
+	return snd_pcm_delay(p->pcm, d);
+}
+
 static int read_avail(struct probe *p, struct ptrstat_sample *x)
 {
 	snd_pcm_sframes_t a, d;
 	int err;
 
 	x->t_lo = now_ns();
-	err = snd_pcm_avail_delay(p->pcm, &a, &d);
+	err = avail_delay(p, &a, &d);
 	x->t_hi = now_ns();
 	if (err < 0)
 		return is_xrun(err) ? err : probe_fail(p, "snd_pcm_avail_delay", err);
@@ -605,6 +624,7 @@ struct heard {
 	int64_t from, len;
 	uint8_t got[PROBE_MARKER];
 	int64_t exact, loud;
+	int64_t elapsed;	/* frames played while the marker was made */
 };
 
 static void heard_scan(struct heard *h, const struct probe *cap, int64_t n)
@@ -682,8 +702,9 @@ static snd_pcm_sframes_t write_marker(struct probe *p, const struct heard *h)
 	return f < 0 ? f : done;
 }
 
-/* Rewinds to `margin` frames after the pointer and writes a marker there.
- * Returns 0, 1 when the trial is void (slow or a short rewind), -errno. */
+/* Rewinds to `margin` frames after the pointer and writes a marker there;
+ * h->elapsed: frames the card played meanwhile (rounded up). Returns 0,
+ * 1 when the trial is void (slow or a short rewind), or -errno. */
 static int mark(struct probe *p, int64_t margin, struct heard *h)
 {
 	struct ptrstat_sample a;
@@ -704,11 +725,30 @@ static int mark(struct probe *p, int64_t margin, struct heard *h)
 	f = write_marker(p, h);
 	if (f < 0)
 		return probe_fail(p, "snd_pcm_writei", (int)f);
+	h->elapsed = ((now_ns() - a.t_hi) * p->hw->rate + 999999999) / 1000000000;
 	return f < h->len || rw != n || now_ns() - t0 > PROBE_TRIAL_NS;
 }
 
+/* With xruns off, a card whose DMA is further ahead than the marker
+ * reaches leaves appl behind it (avail > buffer): move appl up to the
+ * pointer so the top-ups refill the buffer. */
+static int catch_up(struct probe *p)
+{
+	struct ptrstat_sample x;
+	snd_pcm_sframes_t fw;
+	int err = probe_read(p, READ_AVAIL, &x);
+
+	if (err < 0 || x.avail <= p->hw->buffer)
+		return err;
+	fw = snd_pcm_forward(p->pcm, (snd_pcm_uframes_t)(x.avail - p->hw->buffer));
+	if (fw < 0)
+		return probe_fail(p, "snd_pcm_forward", (int)fw);
+	p->appl += fw;
+	return 0;
+}
+
 static int margin_trial(struct probe *p, struct probe *cap, int64_t margin,
-			int64_t *lost)
+			int64_t *lost, int64_t *elapsed)
 {
 	struct heard h = { .len = PROBE_MARKER };
 	struct ptrstat_sample x;
@@ -721,12 +761,16 @@ static int margin_trial(struct probe *p, struct probe *cap, int64_t margin,
 	void_trial = mark(p, margin, &h);
 	if (void_trial < 0)
 		return void_trial;
+	err = catch_up(p);
+	if (err < 0)
+		return err;
 	err = listen(p, cap, &h, margin);
 	if (err < 0)
 		return err;
 	if (!h.exact && h.loud)
 		p->r->margin.exact = false;
 	*lost = h.len - (h.exact ? h.exact : (h.loud < h.len ? h.loud : h.len));
+	*elapsed = h.elapsed;
 	return void_trial;
 }
 
@@ -735,22 +779,63 @@ static int margin_search(struct probe *p, struct probe *cap,
 {
 	int64_t step = o->margin_step ? o->margin_step : 16;
 	int64_t max = o->margin_max ? o->margin_max : 4096;
-	int64_t m, lost = 0;
+	int64_t m, lost = 0, elapsed = 0;
 	int err = 0;
 
 	while ((m = ptrstat_margin_next(&p->r->margin, step, max)) >= 0) {
 		/* a slow trial (descheduled between read and write) is void:
 		 * try again, a few times */
 		for (int tries = 0; tries < 4; tries++) {
-			err = margin_trial(p, cap, m, &lost);
+			err = margin_trial(p, cap, m, &lost, &elapsed);
 			if (err <= 0)
 				break;
 		}
 		if (err < 0)
 			return err;
-		ptrstat_margin_add(&p->r->margin, m, lost, PROBE_MARKER);
+		ptrstat_margin_add(&p->r->margin, m, lost, PROBE_MARKER, elapsed);
 	}
 	return 0;
+}
+
+/* Sets playback's stop threshold, returning the old one in *old. */
+static int set_stop(struct probe *p, snd_pcm_uframes_t v, snd_pcm_uframes_t *old)
+{
+	snd_pcm_sw_params_t *sw;
+	int err;
+
+	snd_pcm_sw_params_alloca(&sw);
+	err = snd_pcm_sw_params_current(p->pcm, sw);
+	if (!err && old)
+		err = snd_pcm_sw_params_get_stop_threshold(sw, old);
+	if (!err)
+		err = snd_pcm_sw_params_set_stop_threshold(p->pcm, sw, v);
+	if (!err)
+		err = snd_pcm_sw_params(p->pcm, sw);
+	return err < 0 ? probe_fail(p, "snd_pcm_sw_params", err) : 0;
+}
+
+/* A margin of 0 rewrites right at the pointer, which leaves the buffer
+ * empty: with the usual stop threshold that is an xrun. The search runs
+ * with xruns off (stop threshold = boundary), as a card simply goes on
+ * playing whatever the ring holds, and the old threshold is put back. */
+static int margin_run(struct probe *p, struct probe *cap,
+		      const struct ptrprobe_opts *o)
+{
+	snd_pcm_uframes_t stop = 0;
+	int err = set_stop(p, (snd_pcm_uframes_t)p->hw->boundary, &stop);
+
+	if (err < 0)
+		return err;
+	err = probe_restart(p);
+	if (!err)
+		err = probe_restart(cap);
+	if (!err)
+		err = margin_search(p, cap, o);
+	snd_pcm_drop(p->pcm);
+	snd_pcm_drop(cap->pcm);
+	if (set_stop(p, stop, NULL) < 0 && !err)
+		err = -EIO;
+	return err;
 }
 
 static int probe_margin(struct probe *p, snd_pcm_t *cpcm,
@@ -769,10 +854,7 @@ static int probe_margin(struct probe *p, snd_pcm_t *cpcm,
 				  -EINVAL);
 	err = probe_init(&cap, cpcm, &chw, p->r);
 	if (!err)
-		err = probe_restart(&cap);
-	if (!err)
-		err = margin_search(p, &cap, o);
-	snd_pcm_drop(cpcm);
+		err = margin_run(p, &cap, o);
 	probe_fini(&cap);
 	return err;
 }
@@ -947,10 +1029,10 @@ static int probe_stages(struct probe *p, const struct ptrprobe_opts *o)
 		err = probe_analyse(p);
 	if (!err && o->rewinds)
 		r->rewind_done = !(err = rewind_checks(p));
-	if (!err && o->loop_capture && !p->hw->capture)
-		r->margin_done = !(err = probe_margin(p, o->loop_capture, o));
 	if (!err && o->stress_ms)
 		r->stress_done = !(err = probe_stress(p, o->stress_ms));
+	if (!err && o->loop_capture && !p->hw->capture)
+		r->margin_done = !(err = probe_margin(p, o->loop_capture, o));
 	return err;
 }
 

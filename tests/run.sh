@@ -22,7 +22,8 @@ export BUILD SAN
 TIMEOUT=${LULL_TEST_TIMEOUT:-600}	# seconds for one test
 LOGS=$BUILD/test-logs
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/lull-tests.XXXXXX") || exit 2
-rm -rf "$LOGS"
+# Each test overwrites its own log; the directory is never emptied, so two
+# runs sharing a build directory do not delete each other's logs.
 mkdir -p "$LOGS" || exit 2
 
 # Sanitizers. Our programs are linked with ASan/UBSan; alsa-lib keeps its
@@ -100,6 +101,7 @@ run_one() {
 
 show_log() {
 	local lines
+	[ -f "$1" ] || { echo "      (no log: $1 is gone)"; return; }
 	lines=$(wc -l <"$1")
 	echo "      ---- $1 ($lines lines$([ "$lines" -gt 200 ] && echo ', last 200'))"
 	tail -n 200 "$1" | sed 's/^/      | /'

@@ -14,7 +14,9 @@
  *
  * Results go to stdout as key=value pairs, one record per line, so shell
  * tests can pick fields out. cmp and gaps exit 1 when they find a
- * difference or a gap; every command exits 2 on a usage or file error. */
+ * difference or a gap, freq when it finds no tone; every command exits 2
+ * on a usage or file error. Internally a command returns one of the WT_
+ * outcomes below, or a negative errno. */
 #include "core/fmt.h"
 #include "core/wav.h"
 
@@ -588,10 +590,11 @@ static int wt_compare(const struct wt_cmp *c)
 		if (bad++ == 0)
 			first = i;
 	}
-	printf("frames_a=%" PRIu64 " frames_b=%" PRIu64 " offset_a=%" PRIu64
-	       " offset_b=%" PRIu64 " compared=%" PRIu64 " mismatches=%" PRIu64
-	       "\n", c->a.info.frames, c->b.info.frames, c->skip_a, c->skip_b,
-	       n, bad);
+	printf("frames_a=%" PRIu64 " frames_b=%" PRIu64 " format_a=%s format_b=%s"
+	       " offset_a=%" PRIu64 " offset_b=%" PRIu64 " compared=%" PRIu64
+	       " mismatches=%" PRIu64 "\n", c->a.info.frames, c->b.info.frames,
+	       fmt_name(c->a.info.fmt), fmt_name(c->b.info.fmt), c->skip_a,
+	       c->skip_b, n, bad);
 	if (bad)
 		wt_print_mismatch(c, first);
 	if (n == 0)
@@ -1038,7 +1041,8 @@ static void wt_usage(void)
 	      "  wavtool silence F.wav [--threshold T]\n"
 	      "  wavtool raw F.wav OUT.raw\n"
 	      "  wavtool wrap IN.raw OUT.wav --rate R --channels C --format F\n"
-	      "cmp and gaps exit 1 on a difference; errors exit 2.\n", stderr);
+	      "cmp and gaps exit 1 on a difference, freq when it finds no tone;\n"
+	      "errors exit 2.\n", stderr);
 }
 
 int main(int argc, char **argv)
