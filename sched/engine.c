@@ -107,10 +107,16 @@ static void engine_recheck_dry(struct engine *e)
 	}
 }
 
+static int engine_epoll_add(struct engine *e, int fd, uint64_t tag);
+
+/* The stream's eventfd joins the poll set only now, so an event can never
+ * name a stream the audio thread does not hold. */
 static void engine_add(struct engine *e, struct stream *s)
 {
 	if (e->nstreams == ENGINE_MAX_STREAMS)
 		return;		/* the control thread never sends more */
+	if (engine_epoll_add(e, s->efd_server, EPOLL_STREAM | (uint64_t)s->id << 32))
+		return;		/* cannot happen short of ENOMEM: stream stays silent */
 	e->streams[e->nstreams++] = s;
 	trace_put(&e->trace, TRACE_JOIN, s->id, 0, 0);
 	if (stream_has_data(s))
@@ -127,6 +133,7 @@ static void engine_remove(struct engine *e, struct stream *s)
 	if (engine_find(e, s->id, &at) != s)
 		return;
 	e->streams[at] = e->streams[--e->nstreams];
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
 	trace_put(&e->trace, TRACE_LEAVE, s->id, 0, 0);
 	/* Its audio still in the buffer must not be heard. */
 	engine_rewind_asap(e, REWIND_LEAVE);
@@ -489,16 +496,6 @@ static int engine_epoll_add(struct engine *e, int fd, uint64_t tag)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-int engine_watch(struct engine *e, struct stream *s)
-{
-	return engine_epoll_add(e, s->efd_server, EPOLL_STREAM | (uint64_t)s->id << 32);
-}
-
-void engine_unwatch(struct engine *e, struct stream *s)
-{
-	epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
 }
 
 int engine_init(struct engine *e, const struct device *dev,

@@ -77,10 +77,4 @@ int engine_cycle(struct engine *e);
 void engine_commands(struct engine *e);
 void engine_stream_event(struct engine *e, uint32_t id);
 
-/* Control thread: registers a stream's eventfd with the audio thread's poll
- * set, so its data arrivals wake it. Before CMD_ADD; undone after
- * EVT_REMOVED by engine_unwatch. */
-int engine_watch(struct engine *e, struct stream *s);
-void engine_unwatch(struct engine *e, struct stream *s);
-
 #endif

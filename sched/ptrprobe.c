@@ -451,6 +451,14 @@ static int64_t probe_keep(const struct probe *p)
 	       (int64_t)ceil(p->r->report.stall_max_ms * p->hw->rate / 1e3);
 }
 
+/* Frames the card can play during one read: avail and delay may be
+ * read at different moments of it (two calls on an ioplug PCM), and a
+ * preempted read is a long one. */
+static int64_t read_frames(const struct probe *p, const struct ptrstat_sample *x)
+{
+	return (int64_t)ceil((double)(x->t_hi - x->t_lo) * 1e-9 * p->hw->rate * 1.01);
+}
+
 /* b follows a, with appl moved as the probe knows. A consistent card has
  * its pointer where it was or a little further, no further than the time
  * between the reads explains, and its delay the same FIFO beyond it. */
@@ -463,7 +471,7 @@ static bool consistent(const struct probe *p, const struct ptrstat_sample *a,
 	int64_t extra_b = b->delay - fill_of(p, b);
 
 	return moved >= -tol && (double)moved <= ran + (double)tol &&
-	       llabs(extra_b - extra_a) <= tol;
+	       llabs(extra_b - extra_a) <= tol + read_frames(p, a) + read_frames(p, b);
 }
 
 /* Rewinds n and forwards back, checking avail/delay after each. Returns
@@ -895,7 +903,8 @@ static int stress_query(struct stress *st, struct ptrstat_sample *x)
 	st->s->backward += x->pos < st->last_pos;
 	if (x->pos > st->last_pos)
 		st->last_pos = x->pos;
-	st->s->delay_bad += llabs(x->delay - fill_of(st->p, x) - st->extra) > st->tol;
+	st->s->delay_bad += llabs(x->delay - fill_of(st->p, x) - st->extra) >
+			    st->tol + read_frames(st->p, x);
 	return 0;
 }
 

@@ -143,8 +143,6 @@ static int server_make(struct server *sv, const struct proto_stream_new *m,
 		err = -EMFILE;
 	if (!err)
 		err = stream_new(out, &cfg);
-	if (!err && (err = engine_watch(sv->e, *out)) < 0)
-		stream_free(*out);
 	return err;
 }
 
@@ -160,7 +158,6 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 	int err = server_make(sv, m, &s);
 
 	if (!err && !(sl = calloc(1, sizeof *sl))) {
-		engine_unwatch(sv->e, s);
 		stream_free(s);
 		err = -ENOMEM;
 	}
@@ -356,7 +353,6 @@ static void server_removed(struct server *sv, struct stream *s)
 	struct slot *sl = server_unlink(sv, s);
 	struct proto_hdr h = { .type = PROTO_STREAM_CLOSE, .stream = s->id };
 
-	engine_unwatch(sv->e, s);
 	if (sl && sl->c) {
 		h.seq = sl->close_seq;
 		server_reply(sl->c, &h, 0);
@@ -467,7 +463,6 @@ void server_free(struct server *sv)
 	while (sv->slots) {
 		struct slot *sl = sv->slots;
 		sv->slots = sl->next;
-		engine_unwatch(sv->e, sl->s);
 		stream_free(sl->s);
 		free(sl);
 	}
