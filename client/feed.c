@@ -25,9 +25,13 @@ static void feed_signal(int efd)
 	}
 }
 
-/* Tells lulld that frames arrived, if and only if it asked. */
+/* Tells lulld that frames arrived, if and only if it asked. lulld sets
+ * want_signal and then looks at the ring again; we publish the ring's write
+ * index and then look at want_signal. The fence keeps our two steps in
+ * that order, so at least one side sees the other's. */
 static void feed_kick(struct lull_stream *s)
 {
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_exchange(&s->hdr->want_signal, 0) == 1)
 		feed_signal(s->server_efd);
 }

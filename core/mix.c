@@ -22,8 +22,12 @@ static int overlaps(const float *a, const float *b, size_t n)
 /* gcc -O2 uses the "very cheap" vectoriser cost model, which only
  * vectorises a loop whose trip count is known to be a multiple of the
  * vector width; hence the main loops over a multiple of 8 samples and the
- * scalar tails. */
-static void add_plain(float *restrict dst, const float *restrict src, size_t n)
+ * scalar tails. The loops stay out of line: inlined into mix_add, gcc
+ * may lose the restrict promise and with it the vector code. */
+#define HOT_LOOP __attribute__((noinline))
+
+static HOT_LOOP void add_plain(float *restrict dst, const float *restrict src,
+			       size_t n)
 {
 	size_t m = n & ~(size_t)7;
 
@@ -33,8 +37,8 @@ static void add_plain(float *restrict dst, const float *restrict src, size_t n)
 		dst[i] += src[i];
 }
 
-static void add_scaled(float *restrict dst, const float *restrict src,
-		       size_t n, float g)
+static HOT_LOOP void add_scaled(float *restrict dst, const float *restrict src,
+				size_t n, float g)
 {
 	size_t m = n & ~(size_t)7;
 
@@ -52,8 +56,8 @@ static void add_scaled(float *restrict dst, const float *restrict src,
  * every index exactly. */
 enum { RAMP_BLOCK = 1 << 24 };
 
-static void ramp_stereo(float *restrict dst, const float *restrict src,
-			int frames, float g0, float step)
+static HOT_LOOP void ramp_stereo(float *restrict dst, const float *restrict src,
+				 int frames, float g0, float step)
 {
 	int m = frames & ~7;
 

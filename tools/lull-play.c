@@ -9,10 +9,13 @@
  * seeing the connection hang up.
  *
  * Signals: SIGINT and SIGTERM are blocked in every thread and taken by a
- * watcher thread with sigwait(). The watcher raises a stop flag and then
- * nudges the main thread with SIGUSR1 (a no-op handler, so the library's
- * blocking write or drain returns -EINTR) every couple of milliseconds
- * until the main thread acknowledges the flag. Repeating the nudge closes
+ * watcher thread with sigwait(). The watcher silences the stream at once
+ * itself (lull_stream_pause: liblull lets any thread make a request while
+ * another writes or drains, and this spares the wait for a second thread
+ * to be scheduled), raises a stop flag, and then nudges the main thread
+ * with SIGUSR1 (a no-op handler, so the library's blocking write or drain
+ * returns -EINTR) every couple of milliseconds until the main thread
+ * acknowledges the flag and closes the stream. Repeating the nudge closes
  * the race where the signal lands just before the main thread enters a
  * blocking wait, which a single flag-setting handler would leave open. */
 #include <errno.h>
@@ -38,7 +41,8 @@ enum {
 	PLAY_ERROR = 1,
 	PLAY_USAGE = 2,
 	PLAY_STOPPED = 130,	/* as a shell reports death by SIGINT */
-	PLAY_CHUNK = 2048,	/* frames per write */
+	PLAY_CHUNK_MIN = 2048,	/* frames per write, at least */
+	PLAY_CHUNK_MAX = 8 << 20,	/* bytes per write, at most */
 	PLAY_MAX_FRAME = 8 * 4,	/* bytes: 8 channels of 32-bit samples */
 	PLAY_NUDGE_NS = 2000000,	/* SIGUSR1 repeat until acknowledged */
 };
@@ -60,6 +64,10 @@ struct play_sig {
 	sigset_t set;		/* SIGINT, SIGTERM */
 	_Atomic int stop;	/* the signal that asked us to stop, or 0 */
 	_Atomic int acked;	/* the main thread has seen it */
+	/* The stream the watcher silences; the main thread takes it back
+	 * under the lock before closing it. */
+	pthread_mutex_t lock;
+	struct lull_stream *stream;
 };
 
 static void play_nudged(int sig)
@@ -77,6 +85,10 @@ static void *play_sig_thread(void *arg)
 
 	if (sigwait(&ps->set, &sig))
 		return NULL;
+	pthread_mutex_lock(&ps->lock);
+	if (ps->stream)
+		lull_stream_pause(ps->stream);
+	pthread_mutex_unlock(&ps->lock);
 	atomic_store(&ps->stop, sig);
 	while (!atomic_load(&ps->acked)) {
 		pthread_kill(ps->main, SIGUSR1);
@@ -99,6 +111,8 @@ static int play_sig_start(struct play_sig *ps)
 	sigaddset(&ps->set, SIGTERM);
 	atomic_init(&ps->stop, 0);
 	atomic_init(&ps->acked, 0);
+	pthread_mutex_init(&ps->lock, NULL);
+	ps->stream = NULL;
 	ps->main = pthread_self();
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
@@ -118,10 +132,19 @@ static int play_stopping(struct play_sig *ps)
 	return 1;
 }
 
+/* Gives the watcher the stream to silence, or (NULL) takes it back. */
+static void play_sig_stream(struct play_sig *ps, struct lull_stream *s)
+{
+	pthread_mutex_lock(&ps->lock);
+	ps->stream = s;
+	pthread_mutex_unlock(&ps->lock);
+}
+
 static void play_sig_stop(struct play_sig *ps)
 {
 	pthread_cancel(ps->thread);
 	pthread_join(ps->thread, NULL);
+	pthread_mutex_destroy(&ps->lock);
 }
 
 /* --- sources --------------------------------------------------------------------- */
@@ -548,14 +571,30 @@ static int play_write(struct play *pl, const uint8_t *buf, size_t frames)
 	return 0;
 }
 
+/* Frames per read and write. The first write should fill as much of the
+ * ring as it can in one go: lulld starts mixing a stream as soon as it
+ * hears of data, and a ring filled in small pieces would run dry after
+ * each of them, making lulld rewind again for every piece. */
+static size_t play_chunk(struct play *pl)
+{
+	long room = lull_stream_writable(pl->s);
+	size_t most = PLAY_CHUNK_MAX / pl->frame_bytes;
+	size_t n = room > 0 ? (size_t)room : 0;
+
+	if (n > most)
+		n = most;
+	return n > PLAY_CHUNK_MIN ? n : PLAY_CHUNK_MIN;
+}
+
 /* Reads and writes until the end of the input; 1 when stopped. */
 static int play_feed(struct play *pl)
 {
-	uint8_t *buf = malloc(PLAY_CHUNK * pl->frame_bytes);
+	size_t chunk = play_chunk(pl);
+	uint8_t *buf = malloc(chunk * pl->frame_bytes);
 	int err = buf ? 0 : -ENOMEM;
 
 	while (!err) {
-		long n = pl->src.ops->read(pl->src.arg, buf, PLAY_CHUNK);
+		long n = pl->src.ops->read(pl->src.arg, buf, chunk);
 
 		if (play_stopping(&pl->sig))
 			err = 1;
@@ -604,11 +643,14 @@ static int play_run(struct play *pl)
 		err = play_open_stream(pl);
 	if (!err && play_stopping(&pl->sig))
 		err = 1;
-	if (!err)
+	if (!err) {
+		play_sig_stream(&pl->sig, pl->s);
 		err = play_feed(pl);
+	}
 	if (!err)
 		err = play_drain(pl);
 	/* Closing drops whatever is still unheard: at once on a stop. */
+	play_sig_stream(&pl->sig, NULL);
 	lull_stream_close(pl->s);
 	lull_disconnect(pl->l);
 	if (err == 1 || play_stopping(&pl->sig))

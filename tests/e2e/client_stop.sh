@@ -87,7 +87,11 @@ stop_case() {
 	stop_ns=$(card_time "$T/$name.wav.events" "$((last + 1))")
 	is "$first_ns < $sig_ns" || fail "$name: the tone started after the signal"
 	late_ms=$(calc "($stop_ns - $sig_ns) / 1e6")
-	note "$name: SIG$sig $(calc "($sig_ns - $first_ns) / 1e9")s into the tone; heard until $late_ms ms after it"
+	# For the record: when lulld's rewind took the tone out of the card.
+	rew_ms=$(awk -v s="$sig_ns" '$1 == "rewind" { t = substr($2, 6)
+		if (t + 0 >= s + 0) { printf "%.3f", (t - s) / 1e6; exit } }' \
+		"$T/$name.wav.events")
+	note "$name: SIG$sig $(calc "($sig_ns - $first_ns) / 1e9")s into the tone; heard until $late_ms ms after it (card rewound at +${rew_ms:-?} ms)"
 	# The tone ran up to the signal (it was stopped, not cut short by
 	# something else) and no later than the margin.
 	assert_ge "$late_ms" -1 "$name: tone end relative to the signal (ms)"

@@ -162,11 +162,14 @@ static void test_fast_paths_equal_general(void **state)
 		assert_true(b[i] == src[i] * 0.5f);
 }
 
-/* Mixing a buffer into itself: each sample is read before it is written. */
+/* Overlapping buffers behave as if the samples were added one by one, in
+ * order: into itself each sample doubles; shifted by one sample, each
+ * addition sees the previous one's result (running sums), which a
+ * vectorised loop that reads ahead would get wrong. */
 static void test_overlap(void **state)
 {
 	enum { F = 37, C = 2 };
-	float buf[F * C], ref[F * C];
+	float buf[F * C + 1], ref[F * C + 1];
 
 	(void)state;
 	fill(buf, F * C, 9);
@@ -178,6 +181,12 @@ static void test_overlap(void **state)
 	mix_add(buf, buf, F, C, 0.0f, 1.0f);
 	for (size_t i = 0; i < F * C; i++)
 		assert_true(fabs(buf[i] - ref[i] * (1 + gain_at(0, 1, i / C, F))) < 1e-6);
+	fill(buf, F * C + 1, 10);
+	memcpy(ref, buf, sizeof buf);
+	for (size_t i = 0; i < F * C; i++)
+		ref[i + 1] += ref[i];
+	mix_add(buf + 1, buf, F, C, 1.0f, 1.0f);
+	assert_memory_equal(buf, ref, sizeof buf);
 }
 
 /* --- channel maps ------------------------------------------------------------ */

@@ -175,6 +175,10 @@ static void simcard_do_xrun(struct simcard *sc, uint64_t x)
 	simcard_log_frame(sc, "xrun", simclock_when(&sc->clock, x));
 	simcard_halt(sc);
 	sc->xrun = 1;
+	/* As a kernel driver would: the state changes when the hardware
+	 * stops, not when the application next reads the pointer (alsa-lib
+	 * asks the state when poll reports POLLERR). */
+	snd_pcm_ioplug_set_state(&sc->io, SND_PCM_STATE_XRUN);
 }
 
 static int simcard_draining(const struct simcard *sc)
