@@ -159,13 +159,6 @@ static void engine_volume(struct engine *e, struct stream *s, float v)
 	engine_rewind_asap(e, REWIND_VOLUME);
 }
 
-static void engine_drain(struct stream *s, uint32_t token)
-{
-	s->draining = 1;
-	s->drain_token = token;
-	s->drain_until = s->in_used + ring_readable(&s->ring);
-}
-
 static void engine_command(struct engine *e, const struct cmd *c)
 {
 	switch (c->type) {
@@ -183,7 +176,7 @@ static void engine_command(struct engine *e, const struct cmd *c)
 		engine_volume(e, c->s, c->value);
 		break;
 	case CMD_DRAIN:
-		engine_drain(c->s, c->token);
+		stream_drain(c->s, c->token);
 		break;
 	}
 }
@@ -358,13 +351,13 @@ static void engine_signal(struct stream *s)
  * when done now (or -1: not yet known). */
 static int64_t engine_drain_due(struct engine *e, struct stream *s, double rate)
 {
-	uint64_t end = stream_mixed_end(s);
+	int64_t end = stream_drain_end(s);
 
-	if (s->in_used < s->drain_until || s->cache_r < s->cache_w)
+	if (end < 0)
 		return -1;
-	if (e->heard >= end)
+	if (e->heard >= (uint64_t)end)
 		return 0;
-	return planner_time_after(e->t_meas, (double)(end - e->heard), rate);
+	return planner_time_after(e->t_meas, (double)((uint64_t)end - e->heard), rate);
 }
 
 static int64_t engine_report(struct engine *e, double rate)

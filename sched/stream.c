@@ -159,6 +159,29 @@ static uint64_t stream_convert(struct stream *s, uint64_t want)
 	return (uint64_t)made;
 }
 
+/* A drained stream's last frames are still inside the resampler, which
+ * holds back its look-ahead: push silence through until they are out.
+ * Returns frames produced, 0 when there is nothing left to flush. */
+static uint64_t stream_flush(struct stream *s, uint64_t want)
+{
+	size_t in, used = 0;
+	long made;
+
+	if (!s->draining || s->cache_w >= s->drain_end)
+		return 0;
+	if (want > s->drain_end - s->cache_w)
+		want = s->drain_end - s->cache_w;
+	in = resampler_input_for(s->rs, (size_t)want);
+	if (in > s->in_max)
+		in = s->in_max;
+	memset(s->in_map, 0, in * s->dev_channels * sizeof(float));
+	made = resampler_process(s->rs, s->in_map, in, &used, s->out, (size_t)want);
+	if (made <= 0)
+		return used ? 1 : 0;
+	stream_cache_put(s, s->out, (uint64_t)made);
+	return (uint64_t)made;
+}
+
 /* Converts until the cache holds `need` unmixed frames or the ring is dry.
  * Returns the unmixed frames available. */
 static uint64_t stream_pull(struct stream *s, uint64_t need)
@@ -167,15 +190,45 @@ static uint64_t stream_pull(struct stream *s, uint64_t need)
 		uint64_t want = need - (s->cache_w - s->cache_r);
 		if (want > STREAM_CHUNK)
 			want = STREAM_CHUNK;
-		if (stream_convert(s, want) == 0)
+		if (stream_convert(s, want) == 0 && stream_flush(s, want) == 0)
 			break;
 	}
 	return s->cache_w - s->cache_r;
 }
 
+void stream_drain(struct stream *s, uint32_t token)
+{
+	s->draining = 1;
+	s->drain_token = token;
+	s->drain_until = s->in_used + ring_readable(&s->ring);
+	s->drain_end = (uint64_t)ceil((double)s->drain_until * resampler_ratio(s->rs));
+}
+
+/* Device frame at which cache frame c is (or will be) heard: the journal
+ * knows where it went; 0 if it has not been mixed. */
+static uint64_t stream_device_of(const struct stream *s, uint64_t c)
+{
+	for (unsigned i = s->nseg; i-- > 0;) {
+		const struct stream_seg *g = &s->seg[i];
+		if (c >= g->c0 && c < g->c0 + g->len)
+			return g->d0 + (c - g->c0);
+	}
+	return 0;
+}
+
+int64_t stream_drain_end(const struct stream *s)
+{
+	if (s->in_used < s->drain_until || s->cache_r < s->drain_end)
+		return -1;
+	if (s->drain_end == 0)
+		return 0;
+	return (int64_t)stream_device_of(s, s->drain_end - 1) + 1;
+}
+
 int stream_has_data(struct stream *s)
 {
-	return s->cache_w > s->cache_r || ring_readable(&s->ring) > 0;
+	return s->cache_w > s->cache_r || ring_readable(&s->ring) > 0 ||
+	       (s->draining && s->cache_w < s->drain_end);
 }
 
 /* --- mixing ------------------------------------------------------------------------- */
@@ -286,13 +339,12 @@ uint64_t stream_mixed_end(const struct stream *s)
 	return g ? g->d0 + g->len : 0;
 }
 
-/* Cache frame c back to the client's frame count: the cache's newest frame
- * came from the newest client frame converted, less the filter's delay. */
+/* Cache frame c back to the client's frame count. libsamplerate does not
+ * shift the signal (it holds back its look-ahead instead): client frame j
+ * comes out as cache frame j * ratio. */
 static double stream_cache_to_client(const struct stream *s, double c)
 {
-	double ratio = resampler_ratio(s->rs);
-
-	return (double)s->in_used - ((double)s->cache_w - c + resampler_delay(s->rs)) / ratio;
+	return c / resampler_ratio(s->rs);
 }
 
 double stream_client_frame(const struct stream *s, uint64_t p, int *inside)

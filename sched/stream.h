@@ -83,7 +83,8 @@ struct stream {
 	float gain_pending;
 	int has_gain_pending;
 	int draining;
-	uint64_t drain_until;	/* client frame */
+	uint64_t drain_until;	/* client frames written when asked */
+	uint64_t drain_end;	/* the cache frame those end at */
 	uint32_t drain_token;
 };
 
@@ -106,6 +107,11 @@ void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double rate,
 		    double ratio);
 /* Client frame at device frame p, and whether p lies within mixed audio. */
 double stream_client_frame(const struct stream *s, uint64_t p, int *inside);
+/* Starts a drain: the stream ends with what the client has written. */
+void stream_drain(struct stream *s, uint32_t token);
+/* Device frame just after the drained stream's last frame; -1 while it
+ * has not all been mixed yet. */
+int64_t stream_drain_end(const struct stream *s);
 /* Changes volume with a ramp starting at device frame d. */
 void stream_set_gain(struct stream *s, float g, uint64_t d, uint64_t ramp);
 
