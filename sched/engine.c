@@ -177,6 +177,10 @@ static void engine_command(struct engine *e, const struct cmd *c)
 		break;
 	case CMD_DRAIN:
 		stream_drain(c->s, c->token);
+		/* Ran dry with its last frames still in the resampler: mix
+		 * them now, right where the stream stopped. */
+		if (c->s->dry && stream_has_data(c->s))
+			engine_stream_data(e, c->s);
 		break;
 	}
 }
