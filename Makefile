@@ -44,16 +44,16 @@ PTRTEST_OBJS := $(OBJ)/tools/ptrtest.o $(OBJ)/sched/ptrprobe.o \
 PTRTEST      := $(BUILD)/lull-ptrtest
 
 # --- ipc: rings, shared memory, protocol, sockets ----------------------------
-IPC_OBJS := $(OBJ)/ipc/ring.o $(OBJ)/ipc/shm.o $(OBJ)/ipc/sock.o
+IPC_OBJS := $(OBJ)/ipc/ring.o $(OBJ)/ipc/shm.o $(OBJ)/ipc/sock.o $(OBJ)/ipc/monitor.o
 
 # --- server-side pure code ---------------------------------------------------
 DSP_OBJS := $(OBJ)/core/mix.o $(OBJ)/core/resampler.o $(OBJ)/core/smoother.o
 
 # --- liblull and the client tools --------------------------------------------
 LIBLULL_OBJS := $(OBJ)/client/lull.o $(OBJ)/client/conn.o $(OBJ)/client/stream.o \
-                $(OBJ)/client/feed.o $(IPC_OBJS) $(OBJ)/core/fmt.o
+                $(OBJ)/client/feed.o $(IPC_OBJS)
 LIBLULL_SO   := $(BUILD)/liblull.so.0
-$(LIBLULL_SO): LDFLAGS += -Wl,--version-script=client/lull.map
+$(LIBLULL_SO): LDFLAGS += -Wl,--version-script=client/lull.map -Wl,--no-undefined
 LIBLULL_PC   := $(BUILD)/lull.pc
 LULLPLAY_OBJS := $(OBJ)/tools/lull-play.o
 LULLPLAY     := $(BUILD)/lull-play

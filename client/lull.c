@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/conn.h"
+#include "client/stream.h"
 
 int lull_connect(struct lull **out, const char *socket, const char *name)
 {
@@ -18,6 +19,7 @@ void lull_disconnect(struct lull *l)
 
 	if (!l)
 		return;
+	/* The node is a stream's first member. */
 	while ((n = conn_first(l)))
 		lull_stream_close((struct lull_stream *)n);
 	conn_close(l);

@@ -35,7 +35,8 @@
  *   and delay/position of its stream, but never lull_stream_close or
  *   lull_stream_drain on it (they wait for that very thread).
  * - Nothing blocks forever on a dead lulld: once the connection hangs up,
- *   every blocked or later call returns LULL_EGONE.
+ *   every blocked or later call returns LULL_EGONE (LULL_EPROTO if lulld
+ *   sent garbage first).
  * - Signals: lull_stream_write and lull_stream_drain return -EINTR when a
  *   signal handler runs while they wait (whatever its SA_RESTART), so a
  *   program can stop at once on Ctrl-C. Other calls resume their wait.

@@ -9,8 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fmt.h"
-
 /* --- requests -------------------------------------------------------------- */
 
 static int stream_op(struct lull *l, uint32_t id, uint32_t type, int flags)
@@ -171,6 +169,12 @@ static int stream_params_ok(const struct lull_stream_params *p)
 	       p->latency_ms <= UINT32_MAX / 1000 && stream_volume_ok(p->volume);
 }
 
+/* S24 travels in 4 bytes, as in ALSA's S24_LE. */
+static uint32_t stream_sample_bytes(enum lull_format f)
+{
+	return f == LULL_S16 ? 2 : 4;
+}
+
 static struct lull_stream *stream_alloc(struct lull *l,
 					const struct lull_stream_params *p)
 {
@@ -180,7 +184,7 @@ static struct lull_stream *stream_alloc(struct lull *l,
 		return NULL;
 	s->l = l;
 	s->rate = p->rate;
-	s->frame_bytes = (uint32_t)(fmt_bytes((enum fmt)p->format) * p->channels);
+	s->frame_bytes = stream_sample_bytes(p->format) * p->channels;
 	s->client_efd = s->server_efd = s->wake_efd = s->end_efd = -1;
 	s->joined = 1;
 	s->node.next = s->node.prev = &s->node;

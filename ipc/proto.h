@@ -31,6 +31,9 @@ enum proto_type {
 	PROTO_STREAM_CLOSE,	/* c->s proto_stream_op; unplayed audio is dropped */
 	PROTO_STREAM_VOLUME,	/* c->s proto_stream_volume */
 	PROTO_REPLY,		/* s->c proto_reply */
+	PROTO_MONITOR,		/* c->s proto_stream_op (stream 0); reply
+				 * proto_reply + a read-only monitor memfd
+				 * (ipc/monitor.h) */
 	PROTO_TYPE_MAX,
 };
 
@@ -135,6 +138,7 @@ static inline uint32_t proto_size(uint32_t type)
 		[PROTO_STREAM_CLOSE] = sizeof(struct proto_stream_op),
 		[PROTO_STREAM_VOLUME] = sizeof(struct proto_stream_volume),
 		[PROTO_REPLY] = sizeof(struct proto_reply),
+		[PROTO_MONITOR] = sizeof(struct proto_stream_op),
 	};
 
 	return type < PROTO_TYPE_MAX ? size[type] : 0;

@@ -78,6 +78,7 @@ static void engine_stream_data(struct engine *e, struct stream *s)
 	uint64_t end = stream_mixed_end(s);
 
 	s->dry = 0;
+	s->rewinds_caused++;
 	engine_want_rewind(e, s->started && end > e->hw + e->cfg.safeguard ?
 			   end : e->hw + e->cfg.safeguard,
 			   s->started ? REWIND_DATA : REWIND_JOIN);
@@ -145,6 +146,7 @@ static void engine_pause(struct engine *e, struct stream *s, int pause)
 	if (s->paused == pause)
 		return;
 	s->paused = pause;
+	s->rewinds_caused++;
 	trace_put(&e->trace, TRACE_PAUSE, s->id, pause, 0);
 	engine_rewind_asap(e, pause ? REWIND_PAUSE : REWIND_RESUME);
 }
@@ -155,6 +157,7 @@ static void engine_volume(struct engine *e, struct stream *s, float v)
 {
 	s->gain_pending = v;
 	s->has_gain_pending = 1;
+	s->rewinds_caused++;
 	trace_put(&e->trace, TRACE_VOLUME, s->id, (int64_t)(v * 1e6), 0);
 	engine_rewind_asap(e, REWIND_VOLUME);
 }
@@ -401,6 +404,51 @@ static void engine_arm(struct engine *e, int64_t t)
 	timerfd_settime(e->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+static void engine_status_stream(struct monitor_stream *m, struct stream *s)
+{
+	*m = (struct monitor_stream){
+		.id = s->id, .pid = s->pid, .rate = s->rate, .channels = s->channels,
+		.format = s->fmt, .paused = (uint32_t)s->paused,
+		.latency_us = s->latency_ns / 1000,
+		.ring_fill = ring_readable(&s->ring), .ring_frames = s->ring_frames,
+		.volume = s->gain_to, .dry = (uint32_t)s->dry,
+		.underruns = atomic_load(&s->hdr->underruns),
+		.rewinds = s->rewinds_caused,
+	};
+	memcpy(m->name, s->name, sizeof m->name);
+}
+
+/* The status page for tools, rewritten every cycle (a few hundred bytes
+ * per stream, no system calls). */
+static void engine_status(struct engine *e, uint64_t target)
+{
+	struct monitor_status *st = trace_status_begin(&e->trace);
+	unsigned n = e->nstreams < MONITOR_STREAMS ? e->nstreams : MONITOR_STREAMS;
+
+	st->running = (uint32_t)e->running;
+	st->realtime = (uint32_t)e->rt;
+	st->rate = e->dev.info.rate;
+	st->channels = e->dev.info.channels;
+	st->format = e->dev.info.fmt;
+	memcpy(st->device, e->dev.info.name, sizeof st->device);
+	st->buffer = e->dev.info.buffer;
+	st->watermark = e->cfg.watermark;
+	st->safeguard = e->cfg.safeguard;
+	st->fill_target = target;
+	st->fill = e->written - e->hw;
+	st->wakeups = atomic_load(&e->stats.wakeups);
+	st->rewinds = atomic_load(&e->stats.rewinds);
+	st->rewound = atomic_load(&e->stats.rewound);
+	st->xruns = atomic_load(&e->stats.xruns);
+	st->underruns = atomic_load(&e->stats.underruns);
+	st->ppm = smoother_ppm(&e->clock);
+	st->t_ns = e->t_meas;
+	st->nstreams = n;
+	for (unsigned i = 0; i < n; i++)
+		engine_status_stream(&st->streams[i], e->streams[i]);
+	trace_status_end(&e->trace);
+}
+
 /* One cycle; see the top of the file. */
 int engine_cycle(struct engine *e)
 {
@@ -434,6 +482,7 @@ int engine_cycle(struct engine *e)
 	}
 	atomic_store(&e->stats.fill_target, (int64_t)in.target);
 	atomic_store(&e->stats.ppm_x1000, (int64_t)(smoother_ppm(&e->clock) * 1000));
+	engine_status(e, in.target);
 	due = engine_report(e, in.rate);
 	if (e->rewind_to != UINT64_MAX)
 		due = e->t_meas;	/* late data found above: mix it now */
@@ -443,22 +492,29 @@ int engine_cycle(struct engine *e)
 
 /* --- the thread ------------------------------------------------------------------ */
 
+/* Every wakeup is one trace event, whatever woke us: c says what (timer,
+ * command, stream data), a and b the timer's plan and lateness. */
 static void engine_events(struct engine *e, const struct epoll_event *ev, int n)
 {
+	int64_t late = 0;
+	uint32_t why = 0;
 	uint64_t v;
 
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = ev[i].data.u64;
 		if (tag == EPOLL_TIMER) {
+			why |= WAKE_TIMER;
 			if (read(e->timerfd, &v, sizeof v) == (ssize_t)sizeof v)
-				trace_put(&e->trace, TRACE_WAKE, e->planned,
-					  engine_now() - e->planned, 0);
+				late = engine_now() - e->planned;
 		} else if (tag == EPOLL_CMDQ) {
+			why |= WAKE_COMMAND;
 			engine_commands(e);
 		} else {
+			why |= WAKE_STREAM;
 			engine_stream_event(e, (uint32_t)(tag >> 32));
 		}
 	}
+	trace_put(&e->trace, TRACE_WAKE, why & WAKE_TIMER ? e->planned : 0, late, why);
 }
 
 static void engine_try_realtime(struct engine *e)
@@ -501,6 +557,8 @@ int engine_init(struct engine *e, const struct device *dev,
 	int err;
 
 	memset(e, 0, sizeof *e);
+	e->trace.fd = e->epfd = e->timerfd = -1;
+	e->in.efd = e->out.efd = -1;
 	e->dev = *dev;
 	e->cfg = *cfg;
 	e->rewind_to = UINT64_MAX;
@@ -508,7 +566,8 @@ int engine_init(struct engine *e, const struct device *dev,
 	e->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (e->epfd < 0 || e->timerfd < 0)
 		return -errno;
-	trace_init(&e->trace);
+	if ((err = trace_open(&e->trace)))
+		return err;
 	smoother_init(&e->clock, dev->info.rate);
 	if ((err = cmdq_init(&e->in)) || (err = cmdq_init(&e->out)))
 		return err;
@@ -528,7 +587,7 @@ int engine_start(struct engine *e)
 	return 0;
 }
 
-void engine_fini(struct engine *e)
+void engine_stop(struct engine *e)
 {
 	if (e->thread_on) {
 		atomic_store(&e->quit, 1);
@@ -536,6 +595,11 @@ void engine_fini(struct engine *e)
 		pthread_join(e->thread, NULL);
 		e->thread_on = 0;
 	}
+}
+
+void engine_fini(struct engine *e)
+{
+	engine_stop(e);
 	if (e->dev.ops)
 		e->dev.ops->close(e->dev.dev);
 	e->dev.ops = NULL;
@@ -545,4 +609,5 @@ void engine_fini(struct engine *e)
 		close(e->epfd);
 	if (e->timerfd >= 0)
 		close(e->timerfd);
+	trace_close(&e->trace);
 }

@@ -66,7 +66,9 @@ struct engine {
 int engine_init(struct engine *e, const struct device *dev,
 		const struct engine_cfg *cfg);
 int engine_start(struct engine *e);
-/* Stops the thread and closes the device. */
+/* Stops the thread; the trace and the streams can still be read. */
+void engine_stop(struct engine *e);
+/* Stops the thread and closes the device and the trace. */
 void engine_fini(struct engine *e);
 
 /* The audio thread's steps, exposed so tests can drive the engine with a

@@ -59,29 +59,18 @@ static void lulld_stats(const struct options *o, struct engine *e)
 		atomic_load(&e->stats.ppm_x1000) / 1000.0);
 }
 
-/* -vv: the trace as text at exit, until a trace reader is attached. */
+/* -vv: the trace as text at exit. */
 static void lulld_dump_trace(const struct options *o, struct engine *e)
 {
-	static const char *const names[] = {
-		[TRACE_WAKE] = "wake", [TRACE_FILL] = "fill", [TRACE_WRITE] = "write",
-		[TRACE_REWIND] = "rewind", [TRACE_XRUN] = "xrun",
-		[TRACE_WATERMARK] = "watermark", [TRACE_JOIN] = "join",
-		[TRACE_LEAVE] = "leave", [TRACE_UNDERRUN] = "underrun",
-		[TRACE_PAUSE] = "pause", [TRACE_VOLUME] = "volume",
-		[TRACE_DRAINED] = "drained",
-	};
-	uint64_t head = atomic_load(&e->trace.head);
-	uint64_t from = head > TRACE_EVENTS ? head - TRACE_EVENTS : 0;
+	struct trace_event ev;
+	uint64_t next = 0, lost;
 
 	if (o->verbose < 2)
 		return;
-	for (uint64_t i = from; i < head; i++) {
-		const struct trace_event *ev = &e->trace.ev[i % TRACE_EVENTS];
+	while (monitor_events(e->trace.m, &next, &ev, 1, &lost) == 1)
 		fprintf(stderr, "trace %lld.%09lld %-9s a=%lld b=%lld c=%u\n",
-			(long long)(ev->t_ns / 1000000000), (long long)(ev->t_ns % 1000000000),
-			ev->type < sizeof names / sizeof names[0] && names[ev->type] ?
-			names[ev->type] : "?", (long long)ev->a, (long long)ev->b, ev->c);
-	}
+			(long long)(ev.t_ns / 1000000000), (long long)(ev.t_ns % 1000000000),
+			trace_type_name(ev.type), (long long)ev.a, (long long)ev.b, ev.c);
 }
 
 static int lulld_signals(void)
@@ -135,10 +124,11 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 	}
 	lulld_print(o, &dev.info, &ec, path);
 	err = server_run(sv, stop_fd);
-	engine_fini(e);
-	server_free(sv);
+	engine_stop(e);
 	lulld_stats(o, e);
 	lulld_dump_trace(o, e);
+	server_free(sv);
+	engine_fini(e);
 	free(e);
 	return err ? 1 : 0;
 }

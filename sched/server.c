@@ -146,6 +146,13 @@ static int server_make(struct server *sv, const struct proto_stream_new *m,
 	return err;
 }
 
+static void server_name_stream(struct stream *s, const struct client *c)
+{
+	s->pid = c->pid;
+	memcpy(s->name, c->name, sizeof s->name);
+	s->name[sizeof s->name - 1] = 0;
+}
+
 static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 {
 	const struct proto_stream_new *m = msg;
@@ -166,6 +173,7 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 		server_send(c, &r, sizeof r, NULL, 0);
 		return;
 	}
+	server_name_stream(s, c);
 	*sl = (struct slot){ .s = s, .c = c, .next = sv->slots };
 	sv->slots = sl;
 	sv->nslots++;
@@ -252,7 +260,24 @@ static void on_close(struct server *sv, struct client *c, const void *msg)
 	server_remove(sv, sl);
 }
 
+/* A tool asks for the trace and status page: a read-only descriptor. */
+static void on_monitor(struct server *sv, struct client *c, const void *msg)
+{
+	const struct proto_hdr *h = msg;
+	struct proto_reply r = {
+		.hdr = { .length = sizeof r, .type = PROTO_REPLY, .seq = h->seq },
+		.request = h->type,
+	};
+	int fd = trace_reader_fd(&sv->e->trace);
+
+	r.result = fd < 0 ? fd : 0;
+	server_send(c, &r, sizeof r, &fd, fd < 0 ? 0 : 1);
+	if (fd >= 0)
+		close(fd);
+}
+
 static const server_handler server_handlers[PROTO_TYPE_MAX] = {
+	[PROTO_MONITOR] = on_monitor,
 	[PROTO_HELLO] = on_hello,
 	[PROTO_STREAM_NEW] = on_stream_new,
 	[PROTO_STREAM_START] = on_start,

@@ -47,6 +47,8 @@ struct stream_seg {
 
 struct stream {
 	uint32_t id;
+	int32_t pid;		/* the client's, for tools */
+	char name[64];
 	unsigned rate, channels;
 	enum fmt fmt;
 	size_t frame_bytes;
@@ -86,6 +88,7 @@ struct stream {
 	uint64_t drain_until;	/* client frames written when asked */
 	uint64_t drain_end;	/* the cache frame those end at */
 	uint32_t drain_token;
+	uint64_t rewinds_caused;
 };
 
 int stream_new(struct stream **out, const struct stream_cfg *cfg);

@@ -4,8 +4,10 @@
 # prints the command to run and fails.
 set -eu
 
+# alsa-utils (aplay, arecord, speaker-test), perl and python3 are used by
+# the end-to-end tests, which skip themselves without them.
 PACKAGES="build-essential pkg-config libasound2-dev libsamplerate0-dev
-libcmocka-dev libsndfile1-dev libinih-dev alsa-utils valgrind"
+libcmocka-dev libsndfile1-dev libinih-dev alsa-utils valgrind perl python3"
 
 missing=""
 for p in $PACKAGES; do

@@ -111,7 +111,9 @@ show_log() {
 echo "lull tests: BUILD=${BUILD#"$ROOT"/} SAN=$SAN"
 shopt -s nullglob
 for bin in "$BUILD"/tests/test_*; do
-	[ -x "$bin" ] && [ -f "$bin" ] || continue
+	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+		continue
+	fi
 	name=unit/${bin##*/}
 	wanted "$name" "$@" || continue
 	run_one "$name" "$LOGS/${bin##*/}.log" "$bin"

@@ -196,6 +196,7 @@ timed() {
 	shift
 	t0=$(now)
 	"$@" || rc=$?
+	# shellcheck disable=SC2034  # a nameref: sets the caller's VAR
 	lib_timed_out=$(elapsed "$t0")
 	return "$rc"
 }

@@ -6,15 +6,15 @@ need_simcard
 need_cmd aplay
 
 for spec in "s16 2 48000" "s32 4 44100" "float 1 96000"; do
-	set -- $spec
-	in=$T/in-$1.wav out=$T/card-$1.wav
-	wavtool gen "$in" --format "$1" --channels "$2" --rate "$3" \
+	read -r fmt ch rate <<<"$spec"
+	in=$T/in-$fmt.wav out=$T/card-$fmt.wav
+	wavtool gen "$in" --format "$fmt" --channels "$ch" --rate "$rate" \
 		--pattern noise --seconds 0.5
 	run_foreign aplay -q -M -D "$(card "OUT=$out")" "$in"
 	frames=$(kv frames "$(wavtool info "$in")")
 	cmp=$(wavtool cmp "$in" "$out" --frames "$frames") ||
-		fail "$1 with mmap: card WAV differs: $cmp"
+		fail "$fmt with mmap: card WAV differs: $cmp"
 	assert_le "$(kv last_nonzero "$(wavtool silence "$out")")" \
-		"$((frames - 1))" "$1 with mmap: last sound"
-	note "$1 $2 ch $3 Hz with mmap: $frames frames bit-exact"
+		"$((frames - 1))" "$fmt with mmap: last sound"
+	note "$fmt $ch ch $rate Hz with mmap: $frames frames bit-exact"
 done
