@@ -89,6 +89,11 @@ WAVTOOL_OBJS := $(OBJ)/tests/wavtool.o $(OBJ)/core/wav.o $(OBJ)/core/fmt.o
 WAVTOOL      := $(BUILD)/tests/wavtool
 SIMREWIND_OBJS := $(OBJ)/tests/simrewind.o $(OBJ)/core/wav.o $(OBJ)/core/fmt.o
 SIMREWIND    := $(BUILD)/tests/simrewind
+# lulld's end-to-end clients: lullclient on liblull, hostile on the raw protocol.
+LULLCLIENT_OBJS := $(OBJ)/tests/lullclient.o
+LULLCLIENT   := $(BUILD)/tests/lullclient
+HOSTILE_OBJS := $(OBJ)/tests/hostile.o $(IPC_OBJS)
+HOSTILE      := $(BUILD)/tests/hostile
 
 UNIT_TESTS := $(BUILD)/tests/test_fmt $(BUILD)/tests/test_wav \
               $(BUILD)/tests/test_simclock $(BUILD)/tests/test_ptrstat
@@ -126,12 +131,21 @@ $(SIMREWIND): $(SIMREWIND_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALSA_LIBS) $(MATH_LIBS)
 
+$(LULLCLIENT): $(LULLCLIENT_OBJS) $(LIBLULL_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(LULLCLIENT_OBJS) -L$(BUILD) -llull \
+	    -Wl,-rpath,'$$ORIGIN/..' $(MATH_LIBS) $(THREAD_LIBS)
+
+$(HOSTILE): $(HOSTILE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MATH_LIBS)
+
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $$(test_%_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SRC_LIBS) $(MATH_LIBS) $(THREAD_LIBS)
 
-server: $(SERVER_PROGS) $(SERVER_TESTS)
+server: $(SERVER_PROGS) $(SERVER_TESTS) $(LULLCLIENT) $(HOSTILE)
 
 $(LIBLULL_SO): $(LIBLULL_OBJS)
 	$(CC) -shared -Wl,-soname,liblull.so.0 $(LDFLAGS) -o $@ $^ $(THREAD_LIBS)

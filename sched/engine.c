@@ -71,28 +71,72 @@ static void engine_rewind_asap(struct engine *e, uint32_t reason)
 	engine_want_rewind(e, e->hw + e->cfg.safeguard, reason);
 }
 
-/* A stream has audio again after running dry (or for the first time):
- * continue it right where it stopped if that is still ahead of the DMA. */
+/* The listener hears a stream's gap: counted once per gap, for the client
+ * (shm underruns) and for the tools. */
+static void engine_gap(struct engine *e, struct stream *s)
+{
+	if (s->gap_counted || !s->started || s->draining)
+		return;
+	s->gap_counted = 1;
+	atomic_fetch_add(&s->hdr->underruns, 1);
+	atomic_fetch_add(&e->stats.underruns, 1);
+	trace_put(&e->trace, TRACE_UNDERRUN, s->id, 0, 0);
+}
+
+/* A stream has audio again after running dry, or for the first time.
+ *
+ * A new stream joins at once: the DMA position plus the safeguard. A
+ * stream that ran dry continues exactly where its audio stopped (end),
+ * seamlessly, if that is still ahead of the DMA. It need not be done now:
+ * as long as end is more than a watermark ahead, the data is left to
+ * accumulate and merged in one rewind at the stream's deadline, so a
+ * client writing in small pieces causes one rewind, not one per piece.
+ *
+ *        hw    hw+safeguard    deadline = end - watermark    end
+ *   -----|-----|---------------|-----------------------------|---> */
 static void engine_stream_data(struct engine *e, struct stream *s)
 {
-	uint64_t end = stream_mixed_end(s);
+	uint64_t end = stream_mixed_end(s), soon = e->hw + e->cfg.safeguard;
 
-	s->dry = 0;
+	if (s->started && end > soon + e->cfg.watermark) {
+		s->pending = 1;
+		return;
+	}
+	if (s->started && end < soon)
+		engine_gap(e, s);
+	s->dry = s->pending = 0;
 	s->rewinds_caused++;
-	engine_want_rewind(e, s->started && end > e->hw + e->cfg.safeguard ?
-			   end : e->hw + e->cfg.safeguard,
+	engine_want_rewind(e, s->started && end > soon ? end : soon,
 			   s->started ? REWIND_DATA : REWIND_JOIN);
 }
 
-/* After running dry: ask the client to signal, then look once more, since
- * it may have written just before seeing the request. */
+/* Deferred data whose deadline has come. */
+static void engine_deadlines(struct engine *e)
+{
+	for (unsigned i = 0; i < e->nstreams; i++) {
+		struct stream *s = e->streams[i];
+		if (s->pending &&
+		    stream_mixed_end(s) <= e->hw + e->cfg.safeguard + e->cfg.watermark)
+			engine_stream_data(e, s);
+	}
+}
+
+/* When to wake for the deferred data of stream s. */
+static int64_t engine_deadline(const struct engine *e, const struct stream *s,
+			       double rate)
+{
+	uint64_t end = stream_mixed_end(s), lead = e->cfg.safeguard + e->cfg.watermark;
+
+	if (end <= e->hw + lead)
+		return e->t_meas;
+	return planner_time_after(e->t_meas, (double)(end - lead - e->hw), rate);
+}
+
+/* Ran dry at mix time: not yet a gap anyone hears. Ask the client to
+ * signal its next write. */
 static void engine_stream_dry(struct engine *e, struct stream *s)
 {
-	if (!s->dry && s->started && !s->draining) {
-		atomic_fetch_add(&s->hdr->underruns, 1);
-		atomic_fetch_add(&e->stats.underruns, 1);
-		trace_put(&e->trace, TRACE_UNDERRUN, s->id, 0, 0);
-	}
+	(void)e;
 	s->dry = 1;
 	atomic_store(&s->hdr->want_signal, 1);
 }
@@ -103,7 +147,7 @@ static void engine_recheck_dry(struct engine *e)
 {
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
-		if (s->dry && !s->paused && ring_readable(&s->ring) > 0)
+		if (s->dry && !s->pending && !s->paused && ring_readable(&s->ring) > 0)
 			engine_stream_data(e, s);
 	}
 }
@@ -209,7 +253,7 @@ void engine_stream_event(struct engine *e, uint32_t id)
 	/* Clear the counter; what matters is the ring, not the count. */
 	if (read(s->efd_server, &v, sizeof v) < 0)
 		v = 0;
-	if (s->dry && stream_has_data(s))
+	if (s->dry && !s->pending && stream_has_data(s))
 		engine_stream_data(e, s);
 }
 
@@ -284,7 +328,9 @@ static void engine_apply_gains(struct engine *e)
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
 		if (s->has_gain_pending) {
-			stream_set_gain(s, s->gain_pending, e->written, e->cfg.ramp);
+			/* Before its first frame there is nothing to ramp from. */
+			stream_set_gain(s, s->gain_pending, e->written,
+					s->started ? e->cfg.ramp : 0);
 			s->has_gain_pending = 0;
 		}
 	}
@@ -306,12 +352,14 @@ static size_t engine_mix_chunk(struct engine *e, size_t n)
 	memset(e->mix, 0, n * e->dev.info.channels * sizeof(float));
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
-		if (s->paused || (s->dry && !stream_has_data(s)))
+		if (s->paused || s->pending || (s->dry && !stream_has_data(s)))
 			continue;
-		if (stream_mix(s, e->mix, e->written, n) < n)
+		if (stream_mix(s, e->mix, e->written, n) < n) {
 			engine_stream_dry(e, s);
-		else
+		} else {
 			s->dry = 0;
+			s->gap_counted = 0;
+		}
 	}
 	return n;
 }
@@ -377,6 +425,10 @@ static int64_t engine_report(struct engine *e, double rate)
 		stream_prune(s, e->hw);
 		stream_publish(s, e->heard, e->t_meas, rate, ratio);
 		engine_signal(s);
+		if (s->dry && !s->pending && e->hw >= stream_mixed_end(s))
+			engine_gap(e, s);
+		if (s->pending && engine_deadline(e, s, rate) < next)
+			next = engine_deadline(e, s, rate);
 		if (s->draining) {
 			int64_t due = engine_drain_due(e, s, rate);
 			struct cmd ev = { .type = EVT_DRAINED, .s = s,
@@ -461,6 +513,7 @@ int engine_cycle(struct engine *e)
 		err = engine_recover(e, err);
 	if (err)
 		return err;
+	engine_deadlines(e);
 	if (e->rewind_to != UINT64_MAX)
 		engine_rewind(e);
 	engine_apply_gains(e);

@@ -908,6 +908,13 @@ static int stress_query(struct stress *st, struct ptrstat_sample *x)
 	return 0;
 }
 
+/* A refused rewind or forward is an inconsistency (counted), not a
+ * failure of the run; an xrun is recovered by the caller. */
+static int refused(snd_pcm_sframes_t ret)
+{
+	return ret < 0 && is_xrun((int)ret) ? (int)ret : 0;
+}
+
 static int stress_forward(struct stress *st, int64_t k)
 {
 	snd_pcm_sframes_t fw = snd_pcm_forward(st->p->pcm, (snd_pcm_uframes_t)k);
@@ -916,7 +923,7 @@ static int stress_forward(struct stress *st, int64_t k)
 	st->s->forward_short += fw != k;
 	if (fw > 0)
 		st->p->appl += fw;
-	return fw < 0 ? (int)fw : 0;
+	return refused(fw);
 }
 
 /* Rewind a random amount within rewindable (less the keep-away), check,
@@ -932,13 +939,13 @@ static int stress_rewind(struct stress *st)
 		return err;
 	r = snd_pcm_rewindable(st->p->pcm);
 	if (r <= keep)
-		return r < 0 ? (int)r : 0;
+		return refused(r);
 	k = 1 + (int64_t)(stress_rand(st) % (uint64_t)(r - keep));
 	rw = snd_pcm_rewind(st->p->pcm, (snd_pcm_uframes_t)k);
 	st->s->rewinds++;
 	st->s->rewind_short += rw != k;
 	if (rw <= 0)
-		return (int)rw;
+		return refused(rw);
 	st->p->appl -= rw;
 	err = stress_query(st, &x);
 	if (err < 0)
@@ -962,7 +969,7 @@ static int stress_skip(struct stress *st)
 	if (f > x.avail)
 		f = x.avail;
 	if (f < 2 || x.avail > st->p->hw->buffer)
-		return f < 0 ? (int)f : 0;
+		return refused(f);
 	return stress_forward(st, 1 + (int64_t)(stress_rand(st) % (uint64_t)(f / 2)));
 }
 

@@ -79,6 +79,8 @@ struct stream {
 
 	/* audio thread state */
 	int paused, dry, started;
+	int pending;		/* dry, has data again, merged at its deadline */
+	int gap_counted;	/* this dry spell has been counted an underrun */
 	float gain_from, gain_to;
 	uint64_t ramp_start, ramp_len;
 	uint64_t consumed_since_signal;

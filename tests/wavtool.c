@@ -6,14 +6,18 @@
  *               [--seed N]
  *   wavtool info F.wav
  *   wavtool cmp A.wav B.wav [--skip-a N] [--skip-b N] [--frames N] [--find]
+ *               [--channel N]
  *   wavtool freq F.wav [--channel N] [--from S] [--to S]
- *   wavtool gaps F.wav --freq F [--channel N] [--threshold T]
- *   wavtool silence F.wav [--threshold T]
+ *   wavtool gaps F.wav --freq F [--channel N] [--threshold T] [--from S] [--to S]
+ *   wavtool silence F.wav [--threshold T] [--channel N] [--from S] [--to S]
  *   wavtool raw F.wav OUT.raw              (sample data only)
  *   wavtool wrap IN.raw OUT.wav --rate R --channels C --format F
  *
  * Results go to stdout as key=value pairs, one record per line, so shell
- * tests can pick fields out. cmp and gaps exit 1 when they find a
+ * tests can pick fields out. cmp --channel and silence --channel look at
+ * one channel only (the others may hold anything); gaps and silence with
+ * --from/--to look at that stretch only, and still report frames counted
+ * from the start of the file. cmp and gaps exit 1 when they find a
  * difference or a gap, freq when it finds no tone; every command exits 2
  * on a usage or file error. Internally a command returns one of the WT_
  * outcomes below, or a negative errno. */
@@ -509,13 +513,14 @@ struct wt_cmp {
 	struct wt_audio a, b;
 	uint64_t skip_a, skip_b, frames;
 	int have_frames, find;
+	unsigned ch0, ch1;	/* channels compared: [ch0, ch1) */
 };
 
 static int wt_frames_equal(const struct wt_cmp *c, uint64_t fa, uint64_t fb)
 {
 	unsigned ch = c->a.info.channels;
 
-	for (unsigned i = 0; i < ch; i++)
+	for (unsigned i = c->ch0; i < c->ch1; i++)
 		if (wt_key(c->a.info.fmt, c->a.data, fa * ch + i) !=
 		    wt_key(c->b.info.fmt, c->b.data, fb * ch + i))
 			return 0;
@@ -556,7 +561,7 @@ static void wt_print_sample(const char *key, const struct wt_audio *x,
 static void wt_print_mismatch(const struct wt_cmp *c, uint64_t i)
 {
 	uint64_t fa = c->skip_a + i, fb = c->skip_b + i;
-	unsigned ch = 0;
+	unsigned ch = c->ch0;
 
 	if (fa >= c->a.info.frames || fb >= c->b.info.frames) {
 		printf("first_mismatch a_frame=%" PRIu64 " b_frame=%" PRIu64
@@ -619,6 +624,13 @@ static int wt_cmp_check(struct wt_cmp *c)
 		fprintf(stderr, "wavtool: skip beyond the end of a file\n");
 		return -EINVAL;
 	}
+	if (c->ch1 == 0)
+		c->ch1 = c->a.info.channels;
+	if (c->ch1 > c->a.info.channels) {
+		fprintf(stderr, "wavtool: no channel %u (files have %u)\n",
+			c->ch0, c->a.info.channels);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -637,14 +649,20 @@ static int wt_cmp_run(struct wt_cmp *c)
 static int wt_cmd_cmp(const struct wt_args *a)
 {
 	struct wt_cmp c = { .find = wt_opt(a, "find") != NULL };
+	uint64_t ch;
 	int ret;
 
-	if (wt_args_check(a, 2, "skip-a,skip-b,frames,find") ||
+	if (wt_args_check(a, 2, "skip-a,skip-b,frames,find,channel") ||
 	    wt_opt_u64(a, "skip-a", 0, &c.skip_a) ||
 	    wt_opt_u64(a, "skip-b", 0, &c.skip_b) ||
-	    wt_opt_u64(a, "frames", 0, &c.frames))
+	    wt_opt_u64(a, "frames", 0, &c.frames) ||
+	    wt_opt_u64(a, "channel", 0, &ch) || ch >= WT_MAX_CHANNELS)
 		return -EINVAL;
 	c.have_frames = wt_opt(a, "frames") != NULL;
+	if (wt_opt(a, "channel")) {	/* otherwise ch1 = 0: all, set on load */
+		c.ch0 = (unsigned)ch;
+		c.ch1 = (unsigned)ch + 1;
+	}
 	if (wt_load(a->pos[0], &c.a))
 		return -EIO;
 	ret = wt_load(a->pos[1], &c.b) ? -EIO : wt_cmp_run(&c);
@@ -799,7 +817,7 @@ struct wt_gaps {
  * flagged residual, at i, is the first to use x[i + 1]: the gap's frame is
  * the first sample that does not continue the sine. */
 static void wt_gaps_scan(struct wt_gaps *g, const float *x, uint64_t n,
-			 unsigned rate)
+			 uint64_t base, unsigned rate)
 {
 	uint64_t last = 0;
 	int open = 0;
@@ -814,7 +832,7 @@ static void wt_gaps_scan(struct wt_gaps *g, const float *x, uint64_t n,
 		if (!open || i > last + 2) {
 			if (g->count < WT_MAX_REPORTS)
 				printf("gap frame=%" PRIu64 " time=%.6f residual=%.6f\n",
-				       i + 1, (double)(i + 1) / rate, r);
+				       base + i + 1, (double)(base + i + 1) / rate, r);
 			g->count++;
 		}
 		open = 1;
@@ -825,6 +843,7 @@ static void wt_gaps_scan(struct wt_gaps *g, const float *x, uint64_t n,
 static int wt_gaps_run(const struct wt_args *a, const struct wt_audio *w)
 {
 	struct wt_gaps g = { 0 };
+	uint64_t from, to;
 	double freq;
 	unsigned ch;
 	float *x;
@@ -834,18 +853,18 @@ static int wt_gaps_run(const struct wt_args *a, const struct wt_audio *w)
 		fprintf(stderr, "wavtool: gaps needs --freq HZ\n");
 		return -EINVAL;
 	}
-	if (wt_pick_channel(a, w, &ch) ||
+	if (wt_pick_channel(a, w, &ch) || wt_range(a, w, &from, &to) ||
 	    wt_opt_double(a, "threshold", wt_default_threshold(w->info.fmt),
 			  &g.threshold))
 		return -EINVAL;
 	g.k = 2 * cos(2 * M_PI * freq / w->info.rate);
-	x = wt_channel(w, ch, 0, w->info.frames);
+	x = wt_channel(w, ch, from, to);
 	if (!x)
 		return -ENOMEM;
-	wt_gaps_scan(&g, x, w->info.frames, w->info.rate);
+	wt_gaps_scan(&g, x, to - from, from, w->info.rate);
 	free(x);
 	printf("gaps=%" PRIu64 " frames=%" PRIu64 " max_residual=%.6f threshold=%.6f\n",
-	       g.count, w->info.frames, g.worst, g.threshold);
+	       g.count, to - from, g.worst, g.threshold);
 	return g.count ? WT_DIFFERENT : WT_SAME;
 }
 
@@ -854,7 +873,7 @@ static int wt_cmd_gaps(const struct wt_args *a)
 	struct wt_audio w;
 	int ret;
 
-	if (wt_args_check(a, 1, "freq,channel,threshold"))
+	if (wt_args_check(a, 1, "freq,channel,threshold,from,to"))
 		return -EINVAL;
 	if (wt_load(a->pos[0], &w))
 		return -EIO;
@@ -865,9 +884,16 @@ static int wt_cmd_gaps(const struct wt_args *a)
 
 /* --- silence -------------------------------------------------------------- */
 
-static int wt_frame_loud(const struct wt_audio *w, uint64_t f, double thr)
+/* What silence looks at: channels [ch0, ch1) of frames [from, to). */
+struct wt_chans {
+	unsigned ch0, ch1;
+	uint64_t from, to;
+};
+
+static int wt_frame_loud(const struct wt_audio *w, uint64_t f, double thr,
+			 struct wt_chans cs)
 {
-	for (unsigned c = 0; c < w->info.channels; c++) {
+	for (unsigned c = cs.ch0; c < cs.ch1; c++) {
 		size_t i = f * w->info.channels + c;
 
 		if (thr > 0 ? fabs(wt_float(w->info.fmt, w->data, i)) > thr :
@@ -877,39 +903,50 @@ static int wt_frame_loud(const struct wt_audio *w, uint64_t f, double thr)
 	return 0;
 }
 
-static int wt_silence_run(const struct wt_audio *w, double thr)
+static int wt_silence_run(const struct wt_audio *w, double thr,
+			  struct wt_chans cs)
 {
-	uint64_t n = w->info.frames, first = 0, last = n;
+	uint64_t n = cs.to, first = cs.from, last = n;
 
-	while (first < n && !wt_frame_loud(w, first, thr))
+	while (first < n && !wt_frame_loud(w, first, thr, cs))
 		first++;
-	while (last > first && !wt_frame_loud(w, last - 1, thr))
+	while (last > first && !wt_frame_loud(w, last - 1, thr, cs))
 		last--;
 	if (first == n) {
 		printf("frames=%" PRIu64 " first_nonzero=-1 last_nonzero=-1 "
 		       "leading_silence=%" PRIu64 " leading_silence_s=%.6f "
-		       "trailing_silence=0\n", n, n, (double)n / w->info.rate);
+		       "trailing_silence=0\n", n - cs.from, n - cs.from,
+		       (double)(n - cs.from) / w->info.rate);
 		return 0;
 	}
 	printf("frames=%" PRIu64 " first_nonzero=%" PRIu64 " last_nonzero=%"
 	       PRIu64 " leading_silence=%" PRIu64 " leading_silence_s=%.6f "
-	       "trailing_silence=%" PRIu64 "\n", n, first, last - 1, first,
-	       (double)first / w->info.rate, n - last);
+	       "trailing_silence=%" PRIu64 "\n", n - cs.from, first, last - 1,
+	       first - cs.from, (double)(first - cs.from) / w->info.rate, n - last);
 	return 0;
 }
 
 static int wt_cmd_silence(const struct wt_args *a)
 {
 	struct wt_audio w;
+	struct wt_chans cs;
+	unsigned ch;
 	double thr;
-	int ret;
+	int ret = 0;
 
-	if (wt_args_check(a, 1, "threshold") ||
+	if (wt_args_check(a, 1, "threshold,channel,from,to") ||
 	    wt_opt_double(a, "threshold", 0, &thr))
 		return -EINVAL;
 	if (wt_load(a->pos[0], &w))
 		return -EIO;
-	ret = wt_silence_run(&w, thr);
+	cs = (struct wt_chans){ 0, w.info.channels, 0, 0 };
+	if (wt_opt(a, "channel")) {
+		ret = wt_pick_channel(a, &w, &ch);
+		cs.ch0 = ch;
+		cs.ch1 = ch + 1;
+	}
+	ret = ret ? ret : wt_range(a, &w, &cs.from, &cs.to);
+	ret = ret ? ret : wt_silence_run(&w, thr, cs);
 	free(w.data);
 	return ret;
 }
@@ -1036,9 +1073,11 @@ static void wt_usage(void)
 	      "              [--amp A] [--seed N]\n"
 	      "  wavtool info F.wav\n"
 	      "  wavtool cmp A.wav B.wav [--skip-a N] [--skip-b N] [--frames N] [--find]\n"
+	      "              [--channel N]\n"
 	      "  wavtool freq F.wav [--channel N] [--from S] [--to S]\n"
 	      "  wavtool gaps F.wav --freq F [--channel N] [--threshold T]\n"
-	      "  wavtool silence F.wav [--threshold T]\n"
+	      "              [--from S] [--to S]\n"
+	      "  wavtool silence F.wav [--threshold T] [--channel N] [--from S] [--to S]\n"
 	      "  wavtool raw F.wav OUT.raw\n"
 	      "  wavtool wrap IN.raw OUT.wav --rate R --channels C --format F\n"
 	      "cmp and gaps exit 1 on a difference, freq when it finds no tone;\n"

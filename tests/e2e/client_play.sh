@@ -52,6 +52,7 @@ card_time() {
 timed_play() {
 	local -n timed_play_out=$1
 	shift
+	# shellcheck disable=SC2034  # a nameref: sets the caller's variable
 	timed_play_out=$(perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e '
 		system(@ARGV);
 		my $t = clock_gettime(CLOCK_MONOTONIC);
@@ -84,20 +85,32 @@ check_tone() {
 wavtool gen "$T/tone.wav" --rate 44100 --channels 2 --seconds 1 --freq 440
 
 # --- a WAV file, and when lull-play exits ------------------------------------
-start_lulld wav
-# Under SAN=1 the leak check at exit alone takes some 30 ms, which is not
-# lull-play's doing: off for this timed run (the runs below keep it).
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" timed_play EXIT_NS -q "$T/tone.wav"
-stop_lulld
-check_tone wav
-END_NS=$(card_time "$T/wav.wav.events" "$((LAST + 1))") ||
-	fail "no start event before frame $LAST"
-LATE_MS=$(calc "($EXIT_NS - $END_NS) / 1e6")
-note "lull-play exited $LATE_MS ms after its last frame was heard"
-# The exit time is when perl saw it, a hair after the fact: exiting even
-# 1 ms before the end would show.
-assert_ge "$LATE_MS" 0 "lull-play exit after the end of its sound (ms)"
-assert_le "$LATE_MS" 50 "lull-play exit after the end of its sound (ms)"
+# play_wav_timed: plays the tone, checks it, and sets LATE_MS: how long
+# after its last frame was heard lull-play was seen to exit.
+play_wav_timed() {
+	local exit_ns end_ns
+	start_lulld wav
+	# Under SAN=1 the leak check at exit alone takes some 30 ms, which is
+	# not lull-play's doing: off for this timed run (the runs below keep it).
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" timed_play exit_ns -q "$T/tone.wav"
+	stop_lulld
+	check_tone wav
+	end_ns=$(card_time "$T/wav.wav.events" "$((LAST + 1))") ||
+		fail "no start event before frame $LAST"
+	LATE_MS=$(calc "($exit_ns - $end_ns) / 1e6")
+	note "lull-play exited $LATE_MS ms after its last frame was heard"
+	# The exit time is when perl saw it, a hair after the fact: exiting
+	# even 1 ms before the end would show, in any try.
+	assert_ge "$LATE_MS" 0 "lull-play exit after the end of its sound (ms)"
+}
+
+# Not much after the end either: within 50 ms. A machine busy with other
+# work can delay the wakeups involved, so one of three tries must make it.
+for try in 1 2 3; do
+	play_wav_timed
+	is "$LATE_MS <= 50" && break
+	[ "$try" -lt 3 ] || fail "lull-play exited more than 50 ms after its sound ended, 3 times"
+done
 
 # --- raw samples from standard input -------------------------------------------
 wavtool raw "$T/tone.wav" "$T/tone.raw"

@@ -23,6 +23,8 @@ PLAY=$BUILD/lull-play
 # lulld makes the directory, private (0700), as it insists.
 export LULL_SOCKET=$T/run/sock
 MARGIN_MS=20
+LIMIT_MS=500	# any try: it stops at all
+TRIES=3
 
 start_lulld() {
 	rm -f "$LULL_SOCKET"
@@ -61,11 +63,12 @@ send_signal() {
 		printf "%.0f\n", $t * 1e9' "$1" "$2"
 }
 
-# stop_case NAME SIG SECONDS_IN ARGS...: plays ARGS, sends SIG after
-# SECONDS_IN, and checks when the tone stopped on the card.
-stop_case() {
+# stop_try NAME SIG SECONDS_IN ARGS...: plays ARGS, sends SIG after
+# SECONDS_IN, and sets LATE_MS: how long after the signal the tone was
+# still heard on the card.
+stop_try() {
 	local name=$1 sig=$2 after=$3 pid rc=0 sig_ns stop_ns sil first last
-	local first_ns late_ms
+	local first_ns rew_ms
 	shift 3
 	start_lulld "$name"
 	"$PLAY" -q "$@" &
@@ -86,16 +89,32 @@ stop_case() {
 	first_ns=$(card_time "$T/$name.wav.events" "$first")
 	stop_ns=$(card_time "$T/$name.wav.events" "$((last + 1))")
 	is "$first_ns < $sig_ns" || fail "$name: the tone started after the signal"
-	late_ms=$(calc "($stop_ns - $sig_ns) / 1e6")
-	# For the record: when lulld's rewind took the tone out of the card.
+	LATE_MS=$(calc "($stop_ns - $sig_ns) / 1e6")
+	# For the record: when lulld's first rewind after the signal was done.
 	rew_ms=$(awk -v s="$sig_ns" '$1 == "rewind" { t = substr($2, 6)
 		if (t + 0 >= s + 0) { printf "%.3f", (t - s) / 1e6; exit } }' \
 		"$T/$name.wav.events")
-	note "$name: SIG$sig $(calc "($sig_ns - $first_ns) / 1e9")s into the tone; heard until $late_ms ms after it (card rewound at +${rew_ms:-?} ms)"
-	# The tone ran up to the signal (it was stopped, not cut short by
-	# something else) and no later than the margin.
-	assert_ge "$late_ms" -1 "$name: tone end relative to the signal (ms)"
-	assert_le "$late_ms" "$MARGIN_MS" "$name: tone end relative to the signal (ms)"
+	note "$name: SIG$sig $(calc "($sig_ns - $first_ns) / 1e9")s into the tone; heard until $LATE_MS ms after it (card rewound at +${rew_ms:-?} ms)"
+	# The tone ran up to the signal: it was stopped, not cut short by
+	# something else; and it did stop, if late.
+	assert_ge "$LATE_MS" -1 "$name: tone end relative to the signal (ms)"
+	assert_le "$LATE_MS" "$LIMIT_MS" "$name: tone end relative to the signal (ms)"
+}
+
+# stop_case NAME SIG SECONDS_IN ARGS...: the tone must stop within
+# MARGIN_MS of the signal. Three normal-priority threads wake in turn
+# (lull-play's signal thread, lulld's control thread, then its audio
+# thread), so a machine busy with other work can delay one try past the
+# margin: up to TRIES tries, one must make it. A stop that is slow by
+# design (say, one that waited for a drain) fails them all.
+stop_case() {
+	local name=$1 i
+	for i in $(seq "$TRIES"); do
+		stop_try "$@"
+		is "$LATE_MS <= $MARGIN_MS" && return 0
+		note "$name: try $i over the margin of $MARGIN_MS ms"
+	done
+	fail "$name: the tone went on more than $MARGIN_MS ms after the signal in all $TRIES tries"
 }
 
 wavtool gen "$T/long.wav" --rate 48000 --channels 2 --seconds 20 --freq 440

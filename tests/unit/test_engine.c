@@ -321,7 +321,8 @@ static void test_remove(void **state)
 }
 
 /* A client that ran dry and writes again later continues seamlessly if
- * the gap has not been reached by the DMA yet. */
+ * the gap has not been reached by the DMA yet; its pieces are merged into
+ * one rewind at the stream's deadline, and no underrun is counted. */
 static void test_late_data_is_seamless(void **state)
 {
 	struct rig *r = rig_new();
@@ -333,13 +334,44 @@ static void test_late_data_is_seamless(void **state)
 	send_cmd(r, CMD_ADD, a.s, 0, 0);
 	at(r, 0);
 	assert_int_equal(atomic_load(&a.s->hdr->want_signal), 1);
-	assert_int_equal(atomic_load(&a.s->hdr->underruns), 1);
-	client_write(&a, 30000);
-	r->f.now = 100 * MS;
-	engine_stream_event(&r->e, a.s->id);
-	at(r, 100 * MS);
+	for (int i = 0; i < 10; i++) {
+		client_write(&a, 3000);
+		r->f.now = (100 + i) * MS;
+		engine_stream_event(&r->e, a.s->id);
+		at(r, (100 + i) * MS);
+	}
+	assert_int_equal(r->e.stats.rewinds, 0);	/* joined an empty card */
+	/* the deadline: a watermark and a safeguard before the data ends */
+	assert_true(llabs(r->e.planned - (10000 - WM - GUARD) * MS / 48) < MS / 10);
+	at(r, r->e.planned);
+	assert_int_equal(r->e.stats.rewinds, 1);
 	expect_pattern(r, 0, 0, 40000, 1, 0, 1);
 	expect_silence(r, 0, 40000, r->f.written);
+	assert_int_equal(atomic_load(&a.s->hdr->underruns), 0);
+	stream_free(a.s);
+	rig_free(r);
+}
+
+/* Data that comes after the DMA passed the end of the stream: the gap was
+ * heard (one underrun) and the stream resumes as soon as possible. */
+static void test_gap_is_an_underrun(void **state)
+{
+	struct rig *r = rig_new();
+	struct client a;
+
+	(void)state;
+	client_new(&a, 1, 1, 0);
+	client_write(&a, 4800);
+	send_cmd(r, CMD_ADD, a.s, 0, 0);
+	at(r, 0);
+	client_write(&a, 4800);
+	r->f.now = 200 * MS;
+	engine_stream_event(&r->e, a.s->id);
+	at(r, 200 * MS);
+	assert_int_equal(atomic_load(&a.s->hdr->underruns), 1);
+	expect_pattern(r, 0, 0, 4800, 1, 0, 1);
+	expect_silence(r, 0, 4800, 9600 + GUARD);
+	expect_pattern(r, 0, 9600 + GUARD, 9600 + GUARD + 4800, 1, 4800, 1);
 	stream_free(a.s);
 	rig_free(r);
 }
@@ -377,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_volume_ramp),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_late_data_is_seamless),
+		cmocka_unit_test(test_gap_is_an_underrun),
 		cmocka_unit_test(test_drain),
 	};
 
