@@ -65,7 +65,7 @@ LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o 
               $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
 LULLD      := $(BUILD)/lulld
 
-# Built by `make server` until they join `all`.
+# The server, its client library and tools (`make server` builds just these).
 SERVER_PROGS := $(LIBLULL_SO) $(LIBLULL_PC) $(LULLPLAY) $(LULLD)
 SERVER_TESTS := $(BUILD)/tests/test_ring $(BUILD)/tests/test_shm \
                 $(BUILD)/tests/test_sock $(BUILD)/tests/test_mix \
@@ -105,7 +105,7 @@ test_ptrstat_OBJS  := $(OBJ)/core/ptrstat.o
 PROGRAMS := $(SIMCARD_SO) $(SIMCARD_CONF) $(PTRTEST)
 TESTPROGS := $(WAVTOOL) $(SIMREWIND) $(UNIT_TESTS)
 
-all: $(PROGRAMS) $(TESTPROGS)
+all: $(PROGRAMS) $(TESTPROGS) server
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
