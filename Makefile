@@ -58,6 +58,16 @@ LIBLULL_PC   := $(BUILD)/lull.pc
 LULLPLAY_OBJS := $(OBJ)/tools/lull-play.o
 LULLPLAY     := $(BUILD)/lull-play
 
+# --- latency tools: lull-trace and lull-top, readers of lulld's monitor ------
+LULLTRACE_OBJS := $(OBJ)/tools/lull-trace.o $(OBJ)/tools/tracerec.o \
+                  $(OBJ)/tools/traceout_csv.o $(OBJ)/tools/traceout_json.o \
+                  $(OBJ)/tools/traceout_svg.o $(OBJ)/tools/monitor_client.o \
+                  $(OBJ)/ipc/monitor.o $(OBJ)/ipc/sock.o $(OBJ)/core/fmt.o
+LULLTRACE      := $(BUILD)/lull-trace
+LULLTOP_OBJS   := $(OBJ)/tools/lull-top.o $(OBJ)/tools/monitor_client.o \
+                  $(OBJ)/ipc/monitor.o $(OBJ)/ipc/sock.o $(OBJ)/core/fmt.o
+LULLTOP        := $(BUILD)/lull-top
+
 # --- lulld ---------------------------------------------------------------------
 LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o \
               $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o $(OBJ)/sched/planner.o \
@@ -145,7 +155,7 @@ $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $$(test_%_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SRC_LIBS) $(MATH_LIBS) $(THREAD_LIBS)
 
-server: $(SERVER_PROGS) $(SERVER_TESTS) $(LULLCLIENT) $(HOSTILE)
+server: $(SERVER_PROGS) $(SERVER_TESTS) $(LULLCLIENT) $(HOSTILE) $(LULLTRACE) $(LULLTOP)
 
 $(LIBLULL_SO): $(LIBLULL_OBJS)
 	$(CC) -shared -Wl,-soname,liblull.so.0 $(LDFLAGS) -o $@ $^ $(THREAD_LIBS)
@@ -160,6 +170,12 @@ $(LULLPLAY): $(LULLPLAY_OBJS) $(LIBLULL_SO)
 
 $(LULLD): $(LULLD_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALSA_LIBS) $(SRC_LIBS) -linih $(MATH_LIBS) $(THREAD_LIBS)
+
+$(LULLTRACE): $(LULLTRACE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MATH_LIBS)
+
+$(LULLTOP): $(LULLTOP_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MATH_LIBS)
 
 check: all
 	BUILD=$(BUILD) SAN=$(SAN) tests/run.sh

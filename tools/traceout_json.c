@@ -24,17 +24,22 @@ struct traceout_json {
 	int first;
 };
 
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
 static void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char ch = (unsigned char)*s;
+		size_t n = tracerec_utf8(s);
 		if (ch == '"' || ch == '\\')
 			fprintf(f, "\\%c", ch);
 		else if (ch < 0x20 || ch == 0x7f)
 			fprintf(f, "\\u%04x", ch);
+		else if (n == 0)
+			fputs("\\ufffd", f);
 		else
-			fputc(ch, f);
+			fwrite(s, 1, n, f);
+		s += n ? n : 1;
 	}
 	fputc('"', f);
 }

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define SVG_W 1200.0
-#define SVG_ML 90.0		/* left margin: axis labels */
+#define SVG_ML 130.0		/* left margin: axis labels */
 #define SVG_MR 30.0
 #define SVG_PW (SVG_W - SVG_ML - SVG_MR)
 #define SVG_FILL_Y 70.0		/* the fill plot */
@@ -60,18 +60,25 @@ static const char svg_style[] =
 	".pause,.resume,.drained,.volume{fill:#8e44ad}\n"
 	"</style>\n";
 
+/* Text for XML: markup escaped; control characters (not allowed in XML
+ * 1.0) and bytes that are not UTF-8 shown as '?'. */
 static void svg_text(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			/* Control characters are not allowed in XML 1.0. */
-			fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
-		}
+	while (*s) {
+		size_t n = tracerec_utf8(s);
+		if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else if (n == 0 || (unsigned char)*s < 0x20)
+			fputc('?', f);
+		else
+			fwrite(s, 1, n, f);
+		s += n ? n : 1;
 	}
 }
 
@@ -139,7 +146,7 @@ static void svg_legend(struct traceout_svg *s)
 		fprintf(s->f, "<line class=\"%s\" x1=\"%.0f\" y1=\"40\" x2=\"%.0f\" y2=\"40\"/>"
 			"<text x=\"%.0f\" y=\"44\">%s</text>\n", items[i].cls, x, x + 18,
 			x + 22, items[i].label);
-		x += 30 + 6.2 * (double)strlen(items[i].label);
+		x += 32 + 6.6 * (double)strlen(items[i].label);
 	}
 	fputs("</g>\n", s->f);
 }
@@ -220,7 +227,7 @@ static void svg_level(struct traceout_svg *s, int which)
 	for (size_t i = 0; i < r->nlevels; i++) {
 		const struct tracerec_level *l = &r->levels[i];
 		double y = svg_y(s, (double)(which ? l->watermark : l->target));
-		double x = i ? svg_x(s, l->t_ns) : SVG_ML;
+		double x = i ? fmin(fmax(svg_x(s, l->t_ns), SVG_ML), SVG_ML + SVG_PW) : SVG_ML;
 		if (y == y_prev)
 			continue;
 		if (y_prev >= 0)

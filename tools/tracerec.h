@@ -102,4 +102,8 @@ const char *tracerec_wake_cause(uint32_t c, char *buf, size_t len);
 const char *tracerec_describe(const struct tracerec *r, const struct trace_event *e,
 			      char *buf, size_t len);
 
+/* Bytes in the well-formed UTF-8 character at s (1 for ASCII), 0 if s
+ * does not start one: names come from clients and are not checked. */
+size_t tracerec_utf8(const char *s);
+
 #endif

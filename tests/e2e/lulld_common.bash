@@ -48,7 +48,8 @@ lulld_alive() {
 	kill -0 "$LULLD_PID" 2>/dev/null || fail "lulld ($LULLD_NAME) died: $(tail -3 "$T/$LULLD_NAME.log")"
 }
 
-# lc ARGS...: lullclient on our lulld.
+# lc ARGS...: lullclient on our lulld. (In the background, run
+# "$LULLCLIENT" itself: $! of a function is a subshell's pid.)
 lc() { "$LULLCLIENT" "$@"; }
 
 # tvals FILE KEY: every KEY=value of a lullclient --print-times output;

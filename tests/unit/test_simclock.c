@@ -106,6 +106,8 @@ static void test_jump_once_per_period(void **state)
 	(void)state;
 	assert_int_equal(simclock_report(&c, T0 + 50 * MS), 2400);
 	assert_int_equal(simclock_report(&c, T0 + 101 * MS), 4848 + 96000);
+	/* read twice in a row, as snd_pcm_avail does: both see it */
+	assert_int_equal(simclock_report(&c, T0 + 101 * MS + 50000), 4850 + 96000);
 	assert_int_equal(simclock_report(&c, T0 + 102 * MS), 4896);
 	assert_int_equal(simclock_report(&c, T0 + 150 * MS), 7200);
 	assert_int_equal(simclock_report(&c, T0 + 201 * MS), 9648 + 96000);

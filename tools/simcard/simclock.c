@@ -29,7 +29,6 @@ void simclock_start(struct simclock *c, int64_t now, uint64_t frame)
 	c->frame0 = frame;
 	c->run_start = now;
 	c->last_report = frame - frame % c->cfg.granularity;
-	c->jumps = 0;
 }
 
 void simclock_stop(struct simclock *c, uint64_t frame)
@@ -90,20 +89,19 @@ static int64_t simclock_jitter(struct simclock *c, int64_t t)
 	return t + (int64_t)(u * c->cfg.jitter_us * 1000.0);
 }
 
-/* One read in each jump period reports jump_frames too many. ALSA counts
+/* For the first 2 ms of each jump period every read reports jump_frames
+ * too many: long enough that a caller reading twice in a row (alsa-lib's
+ * snd_pcm_avail does: hwsync, then avail_update) sees it too. ALSA counts
  * positions modulo its boundary, so the next honest read moves it back. */
-static uint64_t simclock_jump(struct simclock *c, int64_t now)
+#define SIMCLOCK_JUMP_NS 2000000
+
+static uint64_t simclock_jump(const struct simclock *c, int64_t now)
 {
 	int64_t every = (int64_t)c->cfg.jump_every_ms * 1000000;
-	uint64_t due;
 
-	if (!every || now <= c->run_start)
+	if (!every || now - c->run_start < every)
 		return 0;
-	due = (uint64_t)((now - c->run_start) / every);
-	if (due <= c->jumps)
-		return 0;
-	c->jumps = due;
-	return c->cfg.jump_frames;
+	return (now - c->run_start) % every < SIMCLOCK_JUMP_NS ? c->cfg.jump_frames : 0;
 }
 
 uint64_t simclock_report(struct simclock *c, int64_t now)

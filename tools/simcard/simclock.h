@@ -30,7 +30,6 @@ struct simclock {
 	uint64_t frame0;
 	int64_t run_start;	/* ns; stalls and jumps are scheduled from it */
 	uint64_t last_report;
-	uint64_t jumps;
 	uint64_t rng;
 };
 
