@@ -20,17 +20,21 @@ enum {
 	WAV_MAX_DATA = 0xffffffffu - 64,	/* what 32-bit RIFF sizes allow */
 };
 
+#define WAV_SCRATCH 4096	/* samples shifted at a time for S24 */
+
 struct wav_writer {
 	int fd;
 	struct wav_info info;
 	uint32_t header_bytes;
 	uint64_t frames;
+	int32_t scratch[WAV_SCRATCH];
 };
 
 struct wav_reader {
 	int fd;
 	struct wav_info info;
 	unsigned file_bytes;	/* bytes per sample in the file: 2, 3 or 4 */
+	int high24;		/* 24 valid bits at the top of 32 */
 	off_t data_offset;
 	uint64_t pos;
 };
@@ -174,13 +178,35 @@ int wav_writer_open(struct wav_writer **out, const char *path,
 	return 0;
 }
 
+/* WAV keeps 24 valid bits in a 32-bit container at the top (the low byte
+ * padding); ALSA's S24_LE keeps them at the bottom. */
+static int wav_write_s24(struct wav_writer *w, const int32_t *src, size_t samples)
+{
+	while (samples > 0) {
+		size_t m = samples < WAV_SCRATCH ? samples : WAV_SCRATCH;
+		int err;
+
+		for (size_t i = 0; i < m; i++)
+			w->scratch[i] = (int32_t)((uint32_t)src[i] << 8);
+		err = wav_write_all(w->fd, w->scratch, m * 4, -1);
+		if (err)
+			return err;
+		src += m;
+		samples -= m;
+	}
+	return 0;
+}
+
 int wav_writer_write(struct wav_writer *w, const void *frames, size_t n)
 {
 	int err;
 
 	if (n == 0)
 		return 0;
-	err = wav_write_all(w->fd, frames, n * wav_frame_bytes(&w->info), -1);
+	if (w->info.fmt == FMT_S24)
+		err = wav_write_s24(w, frames, n * w->info.channels);
+	else
+		err = wav_write_all(w->fd, frames, n * wav_frame_bytes(&w->info), -1);
 	if (err)
 		return err;
 	w->frames += n;
@@ -216,18 +242,24 @@ static int wav_read_exact(int fd, void *buf, size_t len, off_t at)
 	return (size_t)n == len ? 0 : -EPROTO;
 }
 
-/* Maps (tag, container bits, valid bits) to an in-memory format. */
-static int wav_pick_fmt(struct wav_reader *r, uint16_t tag, unsigned bits,
-			unsigned valid)
+/* Maps (tag, container bytes, bits, valid bits) to an in-memory format.
+ * 24-bit audio comes three ways: packed in 3 bytes; at the top of 4 (the
+ * WAV standard, extensible with 24 valid bits); or at the bottom of 4 with
+ * bits = 24 (what arecord writes for S24_LE). */
+static int wav_pick_fmt(struct wav_reader *r, uint16_t tag, unsigned bytes,
+			unsigned bits, unsigned valid)
 {
-	r->file_bytes = bits / 8;
-	if (tag == WAV_TAG_FLOAT && bits == 32)
+	r->file_bytes = bytes;
+	if (tag == WAV_TAG_FLOAT && bits == 32 && bytes == 4)
 		r->info.fmt = FMT_FLOAT;
-	else if (tag == WAV_TAG_PCM && bits == 16)
+	else if (tag == WAV_TAG_PCM && bits == 16 && bytes == 2)
 		r->info.fmt = FMT_S16;
-	else if (tag == WAV_TAG_PCM && (bits == 24 || (bits == 32 && valid == 24)))
+	else if (tag == WAV_TAG_PCM && bits == 24 && (bytes == 3 || bytes == 4))
 		r->info.fmt = FMT_S24;
-	else if (tag == WAV_TAG_PCM && bits == 32)
+	else if (tag == WAV_TAG_PCM && bits == 32 && bytes == 4 && valid == 24) {
+		r->info.fmt = FMT_S24;
+		r->high24 = 1;
+	} else if (tag == WAV_TAG_PCM && bits == 32 && bytes == 4)
 		r->info.fmt = FMT_S32;
 	else
 		return -EPROTO;
@@ -259,9 +291,9 @@ static int wav_parse_fmt(struct wav_reader *r, off_t at, uint32_t len)
 	}
 	if (r->info.channels < 1 || r->info.channels > 64 || r->info.rate < 1)
 		return -EPROTO;
-	if (get16(f + 12) != bits / 8 * r->info.channels)
+	if (get16(f + 12) % r->info.channels)
 		return -EPROTO;
-	return wav_pick_fmt(r, tag, bits, valid);
+	return wav_pick_fmt(r, tag, get16(f + 12) / r->info.channels, bits, valid);
 }
 
 /* Walks the chunks after "WAVE". A data size that runs past the end of the
@@ -359,6 +391,9 @@ ssize_t wav_reader_read(struct wav_reader *r, void *frames, size_t n)
 	n = (size_t)got / fbytes;
 	if (r->file_bytes == 3)
 		wav_widen24(frames, n * r->info.channels);
+	if (r->high24)
+		for (size_t i = 0; i < n * r->info.channels; i++)
+			((int32_t *)frames)[i] >>= 8;	/* arithmetic: keeps the sign */
 	r->pos += n;
 	return (ssize_t)n;
 }

@@ -338,11 +338,35 @@ static void test_packed24(void **state)
 }
 
 /* Extensible, 24 valid bits in a 32-bit container, as the writer makes it. */
+/* The WAV standard: 24 valid bits at the top of a 32-bit container. */
 static void test_extensible_24_in_32(void **state)
 {
-	const int32_t data[] = { 1, -1, 8388607, -8388608 };
+	const int32_t want[] = { 1, -1, 8388607, -8388608 };
+	const int32_t data[] = { 1 << 8, -(1 << 8), 8388607 << 8, INT32_MIN };
 	const struct fmt_chunk c = { .channels = 2, .rate = 48000, .block = 8,
 				     .bits = 32, .ext_valid = 24, .ext_tag = 1 };
+	int32_t out[4];
+	struct blob x;
+	struct wav_reader *r;
+
+	riff_begin(&x);
+	put_fmt(&x, &c);
+	put_chunk(&x, "data", data, sizeof data, sizeof data);
+	riff_finish(&x);
+	save(*state, &x);
+	r = open_ok(*state);
+	expect_info(r, FMT_S24, 48000, 2, 2);
+	assert_int_equal(wav_reader_read(r, out, 2), 2);
+	assert_memory_equal(out, want, sizeof want);
+	wav_reader_close(r);
+}
+
+/* What arecord writes for S24_LE: bits 24, 4 bytes a sample, low-aligned. */
+static void test_arecord_24_in_32(void **state)
+{
+	const int32_t data[] = { 1, -1, 8388607, -8388608 };
+	const struct fmt_chunk c = { .tag = 1, .channels = 2, .rate = 48000,
+				     .block = 8, .bits = 24 };
 	int32_t out[4];
 	struct blob x;
 	struct wav_reader *r;
@@ -579,6 +603,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_pcm16, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed24, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extensible_24_in_32, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arecord_24_in_32, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extensible_s32_and_float, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_float_with_extra_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_size_past_end, setup, teardown),
