@@ -109,6 +109,7 @@ const char *trace_type_name(uint32_t type)
 		[TRACE_LEAVE] = "leave", [TRACE_UNDERRUN] = "underrun",
 		[TRACE_PAUSE] = "pause", [TRACE_VOLUME] = "volume",
 		[TRACE_DRAINED] = "drained", [TRACE_TARGET] = "target",
+		[TRACE_IDLE] = "idle",
 	};
 
 	return type < TRACE_TYPES && names[type] ? names[type] : "unknown";

@@ -34,6 +34,7 @@ enum trace_type {
 	TRACE_VOLUME,		/* a = stream id, b = gain * 1e6 */
 	TRACE_DRAINED,		/* a = stream id */
 	TRACE_TARGET,		/* a = new fill target frames, b = old */
+	TRACE_IDLE,		/* a = 1: card stopped, nothing to play; 0: woken */
 	TRACE_TYPES,
 };
 

@@ -112,6 +112,14 @@ static int alsadev_recover(void *p, int err)
 	return snd_pcm_prepare(a->pcm);
 }
 
+static int alsadev_stop(void *p)
+{
+	struct alsadev *a = p;
+	int err = snd_pcm_drop(a->pcm);
+
+	return err < 0 ? err : snd_pcm_prepare(a->pcm);
+}
+
 static void alsadev_close(void *p)
 {
 	struct alsadev *a = p;
@@ -126,6 +134,7 @@ static const struct device_ops alsadev_ops = {
 	.rewind = alsadev_rewind,
 	.start = alsadev_start,
 	.recover = alsadev_recover,
+	.stop = alsadev_stop,
 	.close = alsadev_close,
 };
 

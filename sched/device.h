@@ -45,6 +45,8 @@ struct device_ops {
 	int (*start)(void *dev);
 	/* After an xrun or suspend: makes the card writable again, empty. */
 	int (*recover)(void *dev, int err);
+	/* Stops the card at once and leaves it ready to start again, empty. */
+	int (*stop)(void *dev);
 	void (*close)(void *dev);
 };
 

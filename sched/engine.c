@@ -98,7 +98,7 @@ static void engine_stream_data(struct engine *e, struct stream *s)
 {
 	uint64_t end = stream_mixed_end(s), soon = e->hw + e->cfg.safeguard;
 
-	if (s->started && end > soon + e->cfg.watermark) {
+	if (s->started && end > soon + watermark_get(&e->wm)) {
 		s->pending = 1;
 		return;
 	}
@@ -116,7 +116,7 @@ static void engine_deadlines(struct engine *e)
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
 		if (s->pending &&
-		    stream_mixed_end(s) <= e->hw + e->cfg.safeguard + e->cfg.watermark)
+		    stream_mixed_end(s) <= e->hw + e->cfg.safeguard + watermark_get(&e->wm))
 			engine_stream_data(e, s);
 	}
 }
@@ -125,7 +125,7 @@ static void engine_deadlines(struct engine *e)
 static int64_t engine_deadline(const struct engine *e, const struct stream *s,
 			       double rate)
 {
-	uint64_t end = stream_mixed_end(s), lead = e->cfg.safeguard + e->cfg.watermark;
+	uint64_t end = stream_mixed_end(s), lead = e->cfg.safeguard + watermark_get(&e->wm);
 
 	if (end <= e->hw + lead)
 		return e->t_meas;
@@ -282,12 +282,35 @@ static int engine_measure(struct engine *e)
 	return 0;
 }
 
+static void engine_watermark(struct engine *e, int changed, uint64_t old)
+{
+	if (changed)
+		trace_put(&e->trace, TRACE_WATERMARK, (int64_t)watermark_get(&e->wm),
+			  (int64_t)old, 0);
+}
+
+/* After a timer wakeup: how late it was and how much was left decide the
+ * watermark (see watermark.h). */
+static void engine_judge_wakeup(struct engine *e, int64_t fill)
+{
+	uint64_t old = watermark_get(&e->wm);
+
+	if (e->late < 0 || !e->running)
+		return;
+	engine_watermark(e, watermark_wakeup(&e->wm, e->t_meas, e->late, fill), old);
+	e->late = -1;
+}
+
 /* An xrun (the buffer ran empty) or a suspend: the card is prepared again,
  * empty; everything written had been played, so no position moves. */
 static int engine_recover(struct engine *e, int err)
 {
 	atomic_fetch_add(&e->stats.xruns, 1);
 	trace_put(&e->trace, TRACE_XRUN, err, 0, 0);
+	{
+		uint64_t old = watermark_get(&e->wm);
+		engine_watermark(e, watermark_xrun(&e->wm, e->t_meas), old);
+	}
 	e->running = 0;
 	smoother_reset(&e->clock);
 	err = e->dev.ops->recover(e->dev.dev, err);
@@ -344,7 +367,10 @@ static uint64_t engine_target(const struct engine *e)
 	for (unsigned i = 0; i < e->nstreams; i++)
 		if (e->streams[i]->fill_target < t)
 			t = e->streams[i]->fill_target;
-	return t;
+	/* Below two watermarks every wakeup would be a near miss. */
+	if (t < 2 * watermark_get(&e->wm))
+		t = 2 * watermark_get(&e->wm);
+	return t < e->dev.info.buffer ? t : e->dev.info.buffer;
 }
 
 static size_t engine_mix_chunk(struct engine *e, size_t n)
@@ -484,7 +510,7 @@ static void engine_status(struct engine *e, uint64_t target)
 	st->format = e->dev.info.fmt;
 	memcpy(st->device, e->dev.info.name, sizeof st->device);
 	st->buffer = e->dev.info.buffer;
-	st->watermark = e->cfg.watermark;
+	st->watermark = watermark_get(&e->wm);
 	st->safeguard = e->cfg.safeguard;
 	st->fill_target = target;
 	st->fill = e->written - e->hw;
@@ -501,6 +527,44 @@ static void engine_status(struct engine *e, uint64_t target)
 	trace_status_end(&e->trace);
 }
 
+static void engine_disarm(struct engine *e)
+{
+	struct itimerspec off = { 0 };
+
+	timerfd_settime(e->timerfd, 0, &off, NULL);
+	e->planned = 0;
+}
+
+/* With no stream for idle_ns the card is stopped and the timer disarmed:
+ * lulld sleeps with no wakeups at all until a client comes. Returns 1
+ * while idle (nothing to fill). */
+static int engine_idle(struct engine *e)
+{
+	if (e->nstreams > 0) {
+		if (e->idle)
+			trace_put(&e->trace, TRACE_IDLE, 0, 0, 0);
+		e->idle = 0;
+		e->idle_since = -1;
+		return 0;
+	}
+	if (e->idle)
+		return 1;
+	if (e->idle_since < 0)
+		e->idle_since = e->t_meas;
+	if (!e->cfg.idle_ns || !e->running ||
+	    e->t_meas - e->idle_since < e->cfg.idle_ns)
+		return 0;
+	if (e->dev.ops->stop(e->dev.dev) < 0)
+		return 0;	/* keep playing silence rather than lose the card */
+	e->running = 0;
+	e->idle = 1;
+	e->written = e->hw;	/* what was dropped was never played */
+	smoother_reset(&e->clock);
+	engine_disarm(e);
+	trace_put(&e->trace, TRACE_IDLE, 1, 0, 0);
+	return 1;
+}
+
 /* One cycle; see the top of the file. */
 int engine_cycle(struct engine *e)
 {
@@ -513,14 +577,17 @@ int engine_cycle(struct engine *e)
 		err = engine_recover(e, err);
 	if (err)
 		return err;
+	engine_judge_wakeup(e, (int64_t)(e->written - e->hw));
 	engine_deadlines(e);
 	if (e->rewind_to != UINT64_MAX)
 		engine_rewind(e);
 	engine_apply_gains(e);
+	if (engine_idle(e))
+		return 0;
 	before = (int64_t)(e->written - e->hw);
 	in = (struct plan_in){
 		.t_ns = e->t_meas, .fill = before, .rate = smoother_rate(&e->clock),
-		.target = engine_target(e), .watermark = e->cfg.watermark,
+		.target = engine_target(e), .watermark = watermark_get(&e->wm),
 		.buffer = e->dev.info.buffer,
 	};
 	planner_plan(&in, &out);
@@ -539,6 +606,9 @@ int engine_cycle(struct engine *e)
 	due = engine_report(e, in.rate);
 	if (e->rewind_to != UINT64_MAX)
 		due = e->t_meas;	/* late data found above: mix it now */
+	if (e->nstreams == 0 && e->cfg.idle_ns && e->idle_since >= 0 &&
+	    e->idle_since + e->cfg.idle_ns < due)
+		due = e->idle_since + e->cfg.idle_ns;	/* time to stop the card */
 	engine_arm(e, due < out.wake_ns ? due : out.wake_ns);
 	return 0;
 }
@@ -558,7 +628,7 @@ static void engine_events(struct engine *e, const struct epoll_event *ev, int n)
 		if (tag == EPOLL_TIMER) {
 			why |= WAKE_TIMER;
 			if (read(e->timerfd, &v, sizeof v) == (ssize_t)sizeof v)
-				late = engine_now() - e->planned;
+				e->late = late = engine_now() - e->planned;
 		} else if (tag == EPOLL_CMDQ) {
 			why |= WAKE_COMMAND;
 			engine_commands(e);
@@ -604,6 +674,20 @@ static int engine_epoll_add(struct engine *e, int fd, uint64_t tag)
 	return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+static void engine_init_watermark(struct engine *e)
+{
+	unsigned rate = e->dev.info.rate;
+	struct watermark_cfg c = {
+		.rate = rate, .initial = e->cfg.watermark,
+		.min = e->cfg.watermark_min ? e->cfg.watermark_min : rate / 200,
+		.max = e->dev.info.buffer / 2,
+		.step_up = rate / 100, .step_down = rate / 200,
+		.stable_ns = 20000000000LL,
+	};
+
+	watermark_init(&e->wm, &c, engine_now());
+}
+
 int engine_init(struct engine *e, const struct device *dev,
 		const struct engine_cfg *cfg)
 {
@@ -622,6 +706,9 @@ int engine_init(struct engine *e, const struct device *dev,
 	if ((err = trace_open(&e->trace)))
 		return err;
 	smoother_init(&e->clock, dev->info.rate);
+	engine_init_watermark(e);
+	e->late = -1;
+	e->idle_since = -1;
 	if ((err = cmdq_init(&e->in)) || (err = cmdq_init(&e->out)))
 		return err;
 	if ((err = engine_epoll_add(e, e->timerfd, EPOLL_TIMER)) ||

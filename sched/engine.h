@@ -16,6 +16,7 @@
 #include "sched/cmdq.h"
 #include "sched/device.h"
 #include "sched/trace.h"
+#include "sched/watermark.h"
 
 #define ENGINE_MAX_STREAMS 256
 #define ENGINE_CHUNK 1024
@@ -23,7 +24,10 @@
 struct stream;
 
 struct engine_cfg {
-	uint64_t watermark;	/* frames */
+	uint64_t watermark;	/* frames, to start with; it adapts */
+	uint64_t watermark_min;	/* frames; 0: 5 ms */
+	int64_t idle_ns;	/* stop the card after this long with no
+				 * stream; 0: never */
 	uint64_t safeguard;	/* frames kept clear of the DMA when rewinding */
 	uint64_t ramp;		/* volume ramp, frames */
 	int realtime;		/* try SCHED_FIFO */
@@ -56,6 +60,10 @@ struct engine {
 	uint64_t rewind_to;	/* UINT64_MAX: none pending */
 	uint32_t rewind_reason;
 	int64_t planned;	/* the wakeup we asked for */
+	int64_t late;		/* how late the last timer wakeup was; -1: none */
+	struct watermark wm;
+	int64_t idle_since;	/* no stream since then; -1: streams */
+	int idle;		/* the card is stopped for want of streams */
 
 	pthread_t thread;
 	atomic_int quit;

@@ -35,14 +35,14 @@ static void lulld_print(const struct options *o, const struct device_info *d,
 		"lulld: device %s: %u Hz, %u channels, %s, buffer %llu frames "
 		"(%.0f ms), period %llu\n"
 		"lulld: watermark %llu frames (%.1f ms), rewind safeguard %llu frames "
-		"(%.2f ms), real-time %s\n"
+		"(%.2f ms), real-time %s, idle stop %s\n"
 		"lulld: listening on %s\n",
 		d->name, d->rate, d->channels, fmt_name(d->fmt),
 		(unsigned long long)d->buffer, d->buffer * 1000.0 / d->rate,
 		(unsigned long long)d->period,
 		(unsigned long long)ec->watermark, ec->watermark * 1000.0 / d->rate,
 		(unsigned long long)ec->safeguard, ec->safeguard * 1000.0 / d->rate,
-		o->realtime ? "requested" : "off", path);
+		o->realtime ? "requested" : "off", o->idle_ms ? "on" : "off", path);
 }
 
 static void lulld_stats(const struct options *o, struct engine *e)
@@ -115,6 +115,7 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 	ec.watermark = (uint64_t)o->watermark_ms * dev.info.rate / 1000;
 	ec.safeguard = lulld_safeguard(o, &dev.info);
 	ec.ramp = dev.info.rate / 200;	/* 5 ms */
+	ec.idle_ns = (int64_t)o->idle_ms * 1000000;
 	if ((err = engine_init(e, &dev, &ec)) || (err = engine_start(e))) {
 		fprintf(stderr, "lulld: cannot start the audio thread: %s\n", strerror(-err));
 		engine_fini(e);

@@ -22,6 +22,8 @@ static const char options_usage[] =
 "  -w, --watermark-ms MS   wake when this much is left (default 20)\n"
 "  -g, --safeguard-us US   never rewind closer to the pointer than this\n"
 "                          (default max(256 bytes, 1330 us))\n"
+"  -i, --idle-ms MS        stop the card after this long with nothing to\n"
+"                          play (default 5000; 0: never)\n"
 "  -s, --socket PATH       control socket (default $LULL_SOCKET or\n"
 "                          $XDG_RUNTIME_DIR/lull/socket)\n"
 "      --realtime          try SCHED_FIFO for the audio thread (default)\n"
@@ -84,6 +86,8 @@ static int options_set(struct options *o, const char *key, const char *v)
 		return options_uint(v, 1, 5000, &o->watermark_ms);
 	if (!strcmp(key, "safeguard-us"))
 		return options_uint(v, 1, 1000000, &o->safeguard_us);
+	if (!strcmp(key, "idle-ms"))
+		return options_uint(v, 0, 86400000, &o->idle_ms);
 	if (!strcmp(key, "socket"))
 		return options_copy(o->socket, sizeof o->socket, v);
 	if (!strcmp(key, "realtime"))
@@ -126,6 +130,7 @@ static const struct option options_long[] = {
 	{ "buffer-ms", required_argument, NULL, 'b' },
 	{ "watermark-ms", required_argument, NULL, 'w' },
 	{ "safeguard-us", required_argument, NULL, 'g' },
+	{ "idle-ms", required_argument, NULL, 'i' },
 	{ "socket", required_argument, NULL, 's' },
 	{ "realtime", no_argument, NULL, 'T' },
 	{ "no-realtime", no_argument, NULL, 'N' },
@@ -141,7 +146,7 @@ static void options_defaults(struct options *o)
 {
 	*o = (struct options){
 		.rate = 48000, .channels = 2, .format = -1, .buffer_ms = 2000,
-		.watermark_ms = 20, .realtime = 1,
+		.watermark_ms = 20, .idle_ms = 5000, .realtime = 1,
 	};
 	strcpy(o->device, "default");
 }
@@ -186,7 +191,7 @@ int options_parse(struct options *o, int argc, char **argv)
 	if (options_find_config(o, argc, argv))
 		return -EINVAL;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:r:c:f:b:w:g:s:C:vqhV",
+	while ((c = getopt_long(argc, argv, "d:r:c:f:b:w:g:i:s:C:vqhV",
 				options_long, NULL)) != -1) {
 		if (c == '?') {
 			fputs("Try 'lulld --help'.\n", stderr);

@@ -10,6 +10,7 @@ struct options {
 	unsigned buffer_ms;
 	unsigned watermark_ms;
 	unsigned safeguard_us;	/* 0: max(256 bytes, 1.33 ms) */
+	unsigned idle_ms;	/* stop the card after this long unused; 0 never */
 	char socket[108];	/* empty: the default path */
 	int realtime;
 	int verbose;		/* -1 quiet, 0 normal, 1+ more */

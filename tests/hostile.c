@@ -18,6 +18,10 @@
  *   eventfd    clears O_NONBLOCK on its eventfds (the flag belongs to the
  *              open file, which lulld shares), fills the client eventfd's
  *              counter to the top and races lulld for the server eventfd
+ *   monitor    asks for the read-only monitor memfd, reopens it read-write
+ *              through /proc and scribbles over lulld's trace and status
+ *   nan        plays float samples that are NaN, infinite or huge, by the
+ *              rules otherwise (volume 0)
  *
  * Its scribbled stream asks for volume 0, and its samples are S16 by
  * default, so none of its garbage can be heard: whatever another stream
@@ -54,6 +58,8 @@ enum {
 	H_STORM = 1 << 4,
 	H_HOG = 1 << 5,
 	H_EVENTFD = 1 << 6,
+	H_MONITOR = 1 << 7,
+	H_NAN = 1 << 8,
 	H_DEFAULT = H_SCRIBBLE | H_FLOOD | H_MALFORMED | H_IDLE,
 	H_MAX_HOG = 1024,
 	H_FOREIGN_IDS = 64,	/* stream ids tried that are not ours */
@@ -81,6 +87,8 @@ struct hostile {
 	int fd;
 	uint32_t seq;
 	struct h_stream main, idle;
+	void *mon;		/* lulld's monitor, if we could map it writable */
+	size_t mon_bytes;
 	struct h_stats st;
 };
 
@@ -422,6 +430,62 @@ static void h_eventfd_race(struct hostile *h)
 	}
 }
 
+/* The monitor memfd comes read-only; its /proc link reopens it with
+ * whatever access the inode allows. */
+static void h_monitor_setup(struct hostile *h)
+{
+	struct proto_stream_op op = { .hdr = h_hdr(h, PROTO_MONITOR, sizeof op, 0) };
+	struct proto_reply r;
+	int fds[SOCK_MAX_FDS], nfds, fd;
+	char path[64];
+	struct stat st;
+	void *p;
+
+	h_send(h, &op, sizeof op, NULL, 0);
+	if (h_wait(h, &r, sizeof r, fds, &nfds) != (ssize_t)sizeof r || nfds != 1)
+		return;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	printf("monitor_map_writable=%d\n", p != MAP_FAILED);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+	fd = open(path, O_RDWR);
+	printf("monitor_reopen_rw=%d\n", fd >= 0);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED) {
+		h->mon = p;
+		h->mon_bytes = (size_t)st.st_size;
+	}
+}
+
+static void h_monitor(struct hostile *h)
+{
+	uint64_t *w = h->mon;
+
+	for (size_t i = 0; w && i < h->mon_bytes / sizeof *w; i++)
+		w[i] = h_rand(h);
+}
+
+/* A well-behaved producer of ill-behaved samples: fills the ring's free
+ * room with non-finite values and signals lulld when it asks. */
+static void h_nan(struct hostile *h)
+{
+	struct shm_hdr *hdr = h->main.hdr;
+	float *data = (float *)(void *)((char *)hdr + SHM_DATA_OFFSET);
+	static const float bad[] = { NAN, INFINITY, -INFINITY, 1e30f, -1e30f };
+	uint64_t w = atomic_load(&hdr->ring.write), r = atomic_load(&hdr->ring.read);
+	uint64_t one = 1;
+
+	for (; w - r < hdr->ring_frames; w++) {
+		data[(w % hdr->ring_frames) * 2] = bad[w % 5];
+		data[(w % hdr->ring_frames) * 2 + 1] = bad[(w + 1) % 5];
+	}
+	atomic_store(&hdr->ring.write, w);
+	if (atomic_exchange(&hdr->want_signal, 0) == 1 &&
+	    write(h->main.efd_server, &one, sizeof one) < 0)
+		h->st.send_errors++;
+}
+
 static void h_round(struct hostile *h)
 {
 	if (h->what & H_SCRIBBLE)
@@ -434,6 +498,10 @@ static void h_round(struct hostile *h)
 		h_storm(h);
 	if (h->what & H_EVENTFD)
 		h_eventfd_race(h);
+	if (h->what & H_MONITOR)
+		h_monitor(h);
+	if (h->what & H_NAN)
+		h_nan(h);
 	/* Read replies only now and then: lulld must cope with a client
 	 * whose socket is full. */
 	if (h->st.rounds % 8 == 0)
@@ -460,6 +528,8 @@ static int h_setup(struct hostile *h)
 		h_eventfd_setup(h);
 	if (h->what & H_HOG)
 		h_hog(h);
+	if (h->what & H_MONITOR)
+		h_monitor_setup(h);
 	fcntl(h->fd, F_SETFL, O_NONBLOCK);
 	printf("stream=%u idle_stream=%u hog_streams=%llu\n", h->main.id, h->idle.id,
 	       (unsigned long long)h->st.hog);
@@ -490,7 +560,7 @@ static void h_run(struct hostile *h)
 static int h_parse_what(const char *s, unsigned *what)
 {
 	static const char *const names[] = { "scribble", "flood", "malformed", "idle",
-					     "storm", "hog", "eventfd" };
+					     "storm", "hog", "eventfd", "monitor", "nan" };
 	char buf[256], *save = NULL;
 
 	*what = 0;
@@ -535,6 +605,8 @@ static int h_parse(struct hostile *h, int argc, char **argv)
 		else if (c != 'd' || h_parse_what(optarg, &h->what))
 			return -EINVAL;
 	}
+	if (h->what & H_NAN)
+		h->format = PROTO_FLOAT;
 	return optind == argc && h->socket ? 0 : -EINVAL;
 }
 
@@ -546,7 +618,7 @@ int main(int argc, char **argv)
 	if (h_parse(&h, argc, argv)) {
 		fputs("usage: hostile [--socket PATH] [--seconds S] [--format s16|float]\n"
 		      "               [--seed N] [--do scribble,flood,malformed,idle,storm,"
-		      "hog,eventfd]\n", stderr);
+		      "hog,eventfd,monitor,nan]\n", stderr);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -116,18 +116,37 @@ static void tracerec_note(struct tracerec *r, const struct trace_event *e)
 		s->pauses++;
 }
 
-/* The status page: the card, the levels, and each stream's details (a
- * stream that came and went between two polls is only in the trace). */
-static void tracerec_sample(struct tracerec *r, const struct monitor *m)
+/* When the fill target changed, as far as events tell: the target
+ * follows the set of streams, so a change seen on the status page at t
+ * happened at the last join or leave after the previous sample (at t_prev)
+ * and before t; without one, at t. */
+static int64_t tracerec_level_time(const struct tracerec *r, int64_t t_prev, int64_t t)
 {
-	struct monitor_status *st = &r->status;
+	for (size_t i = r->n; i-- > 0 && r->ev[i].t_ns > t_prev;)
+		if (r->ev[i].t_ns <= t &&
+		    (r->ev[i].type == TRACE_JOIN || r->ev[i].type == TRACE_LEAVE))
+			return r->ev[i].t_ns;
+	return t;
+}
 
-	if (monitor_status(m, st) < 0)
-		return;		/* lulld kept writing it: the next poll will do */
+/* The status page: the card, the levels, and each stream's details (a
+ * stream that came and went between two polls is only in the trace). It
+ * was copied before the events of the same poll were read, so those
+ * events include whatever led to it. */
+static void tracerec_apply(struct tracerec *r, const struct monitor_status *st)
+{
+	int64_t t_prev = r->have_status ? r->status.t_ns : INT64_MIN;
+	const struct tracerec_level *last = r->nlevels ? &r->levels[r->nlevels - 1] : NULL;
+
 	if (st->rate == 0)
 		return;		/* not written yet */
+	if (last && last->target != st->fill_target)
+		tracerec_level_add(r, tracerec_level_time(r, t_prev, st->t_ns),
+				   st->fill_target, st->watermark);
+	else
+		tracerec_level_add(r, st->t_ns, st->fill_target, st->watermark);
+	r->status = *st;
 	r->have_status = 1;
-	tracerec_level_add(r, st->t_ns, st->fill_target, st->watermark);
 	for (uint32_t i = 0; i < st->nstreams && i < MONITOR_STREAMS; i++) {
 		struct tracerec_stream *s = tracerec_stream_get(r, st->streams[i].id);
 		if (!s)
@@ -141,6 +160,7 @@ static void tracerec_sample(struct tracerec *r, const struct monitor *m)
 int64_t tracerec_poll(struct tracerec *r, const struct monitor *m)
 {
 	uint64_t lost = 0, more;
+	int have = monitor_status(m, &r->sample) == 0;
 	size_t got;
 
 	do {
@@ -153,7 +173,9 @@ int64_t tracerec_poll(struct tracerec *r, const struct monitor *m)
 		r->n += got;
 		lost += more;
 	} while (got == TRACEREC_BATCH);
-	tracerec_sample(r, m);
+	/* A copy torn by lulld's writing is skipped: the next poll will do. */
+	if (have)
+		tracerec_apply(r, &r->sample);
 	/* What the first read could not get was gone before we came. */
 	if (r->reads++ == 0) {
 		r->missed = lost;

@@ -49,6 +49,7 @@ struct tracerec {
 
 	struct monitor_status status;	/* the last consistent status */
 	int have_status;
+	struct monitor_status sample;	/* this poll's, until applied */
 
 	struct tracerec_stream *streams;
 	size_t nstreams, cap_streams;

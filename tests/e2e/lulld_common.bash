@@ -32,15 +32,26 @@ lulld_start() {
 	wait_for 10 test -S "$LULL_SOCKET" || fail "lulld did not create its socket"
 }
 
-# lulld_stop: SIGTERM; lulld must exit 0 and its log must show no
-# sanitizer report (SAN=1) and no crash.
+# lulld_stop: SIGTERM; lulld must exit 0 within 10 s (else it is killed)
+# and its log must show no sanitizer report (SAN=1) and no crash.
 lulld_stop() {
 	local rc=0 log=$T/$LULLD_NAME.log
 	kill -TERM "$LULLD_PID"
+	if ! wait_for 10 lulld_gone; then
+		kill -KILL "$LULLD_PID"
+		wait "$LULLD_PID" 2>/dev/null || true
+		fail "lulld ($LULLD_NAME) did not exit within 10 s of SIGTERM"
+	fi
 	wait "$LULLD_PID" || rc=$?
 	assert_no_grep 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' \
 		"$log" "lulld ($LULLD_NAME) sanitizer report"
 	assert_eq "$rc" 0 "lulld ($LULLD_NAME) exit status on SIGTERM"
+}
+
+# lulld_gone: true once lulld has exited (a zombie until waited for).
+lulld_gone() {
+	! kill -0 "$LULLD_PID" 2>/dev/null ||
+		[ "$(awk '{ print $3 }' "/proc/$LULLD_PID/stat" 2>/dev/null)" = Z ]
 }
 
 # lulld_alive: fails unless lulld still runs.

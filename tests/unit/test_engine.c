@@ -27,7 +27,7 @@
 
 struct fake {
 	int64_t now, t0;
-	int started;
+	int started, stops;
 	uint64_t written;
 	float tape[TAPE * 2];
 };
@@ -87,6 +87,17 @@ static int fake_recover(void *p, int err)
 	return 0;
 }
 
+static int fake_stop(void *p)
+{
+	struct fake *f = p;
+
+	/* The tape restarts, as ALSA's positions do after a prepare. */
+	f->started = 0;
+	f->written = 0;
+	f->stops++;
+	return 0;
+}
+
 static void fake_close(void *p)
 {
 	(void)p;
@@ -94,7 +105,8 @@ static void fake_close(void *p)
 
 static const struct device_ops fake_ops = {
 	.measure = fake_measure, .write = fake_write, .rewind = fake_rewind,
-	.start = fake_start, .recover = fake_recover, .close = fake_close,
+	.start = fake_start, .recover = fake_recover, .stop = fake_stop,
+	.close = fake_close,
 };
 
 struct rig {
@@ -110,7 +122,8 @@ static struct rig *rig_new(void)
 		.info = { .rate = RATE, .channels = 2, .fmt = FMT_FLOAT,
 			  .buffer = BUFFER, .period = BUFFER / 2, .can_rewind = 1 },
 	};
-	struct engine_cfg c = { .watermark = WM, .safeguard = GUARD, .ramp = RAMP };
+	struct engine_cfg c = { .watermark = WM, .safeguard = GUARD, .ramp = RAMP,
+				.idle_ns = 5000 * MS };
 
 	assert_int_equal(engine_init(&r->e, &d, &c), 0);
 	return r;
@@ -400,6 +413,31 @@ static void test_drain(void **state)
 	rig_free(r);
 }
 
+/* No stream for 5 s: the card stops and lulld sleeps with no timer; the
+ * next stream starts it again at once. */
+static void test_idle(void **state)
+{
+	struct rig *r = rig_new();
+	struct client a;
+
+	(void)state;
+	at(r, 0);
+	at(r, 1980 * MS);
+	at(r, 3960 * MS);
+	assert_int_equal(r->f.stops, 0);
+	at(r, 5940 * MS);
+	assert_int_equal(r->f.stops, 1);
+	assert_int_equal(r->e.planned, 0);	/* no wakeup planned at all */
+	client_new(&a, 1, 1, 0);
+	client_write(&a, 4800);
+	send_cmd(r, CMD_ADD, a.s, 0, 0);
+	at(r, 60000 * MS);
+	assert_true(r->f.started);
+	expect_pattern(r, 0, 0, 4800, 1, 0, 1);
+	stream_free(a.s);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_late_data_is_seamless),
 		cmocka_unit_test(test_gap_is_an_underrun),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
