@@ -202,7 +202,8 @@ clean:
 MIXBENCH_OBJS := $(OBJ)/bench/mixbench.o $(OBJ)/core/mix.o $(OBJ)/core/resampler.o
 MIXBENCH      := $(BUILD)/bench/mixbench
 
-bench: $(MIXBENCH)
+# The lulld scripts need everything else too: bench/wakeups.sh, bench/joinlat.sh.
+bench: $(MIXBENCH) all
 
 $(MIXBENCH): $(MIXBENCH_OBJS)
 	@mkdir -p $(dir $@)

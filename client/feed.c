@@ -80,18 +80,25 @@ long feed_writable(struct lull_stream *s)
 	return err ? err : (long)ring_writable(&s->ring);
 }
 
+/* Frames published at a time: lulld hears of the first piece of a big
+ * write at once, not after the whole ring has been copied (a fresh 2 s
+ * ring takes a millisecond or more to fault in). */
+#define FEED_PIECE 1024
+
 /* Queues as much of buf as fits now; returns frames queued. */
 static size_t feed_put(struct lull_stream *s, const uint8_t *buf, size_t frames)
 {
-	uint64_t n = ring_writable(&s->ring);
+	uint64_t room = ring_writable(&s->ring), done = 0;
 
-	if (n > frames)
-		n = frames;
-	if (n) {
-		ring_write(&s->ring, buf, n);
+	if (room > frames)
+		room = frames;
+	while (done < room) {
+		uint64_t n = room - done < FEED_PIECE ? room - done : FEED_PIECE;
+		ring_write(&s->ring, buf + done * s->frame_bytes, n);
 		feed_published(s);
+		done += n;
 	}
-	return (size_t)n;
+	return (size_t)done;
 }
 
 long feed_write(struct lull_stream *s, const void *buf, size_t frames)

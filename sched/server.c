@@ -182,10 +182,12 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 	r.shm_bytes = s->shm_bytes;
 	r.latency_us = (uint32_t)(s->latency_ns / 1000);
 	r.request_frames = (uint32_t)s->request_frames;
-	server_send(c, &r, sizeof r,
-		    (int[]){ s->memfd, s->efd_client, s->efd_server }, 3);
+	/* The audio thread first, so it is listening when the client's
+	 * first write arrives. */
 	add.s = s;
 	server_push(sv, &add);
+	server_send(c, &r, sizeof r,
+		    (int[]){ s->memfd, s->efd_client, s->efd_server }, 3);
 }
 
 /* Start, pause, resume, volume and drain go to the audio thread as they

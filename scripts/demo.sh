@@ -1,96 +1,93 @@
 #!/bin/bash
-# lull demo on the simulated sound card (make demo):
-#   1. aplay plays a 2 s 440 Hz tone into the card, which writes what its
-#      DAC played to a WAV file and logs when it started and stopped;
-#   2. arecord records 1 s of the card's 1 kHz capture sine;
-#   3. lull-ptrtest measures how the card's hardware pointer behaves;
-# then it measures the results and says where the files are.
+# lull demo (make demo): lulld on the simulated sound card.
+#
+# lulld starts on the card "lullsim" with a 2 s buffer. Client A plays a
+# 440 Hz tone on the left channel for 8 s; a second later client B joins
+# with a 660 Hz tone on the right channel for 3 s, while the card's buffer
+# is full of A. Then the card's WAV and event log say what was heard and
+# when, and /proc says how often each process woke up.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-WAVTOOL=$BUILD/tests/wavtool
-PTRTEST=$BUILD/lull-ptrtest
-SO=$BUILD/libasound_module_pcm_lullsim.so
 OUT=$BUILD/demo
+RATE=48000
+WAVTOOL=$BUILD/tests/wavtool
+CLIENT=$BUILD/tests/lullclient
 export ALSA_CONFIG_PATH=$BUILD/lullsim.conf
+export LULL_SOCKET=$OUT/run/sock
 
-for f in "$SO" "$ALSA_CONFIG_PATH" "$WAVTOOL"; do
+for f in "$BUILD/lulld" "$CLIENT" "$WAVTOOL" "$ALSA_CONFIG_PATH"; do
 	[ -e "$f" ] || { echo "demo: ${f#"$ROOT"/} is missing; run make first" >&2; exit 1; }
 done
-for c in aplay arecord; do
-	command -v "$c" >/dev/null ||
-		{ echo "demo: $c is missing; run scripts/deps.sh" >&2; exit 1; }
-done
 
-# A sanitizer build of the card needs its runtime loaded first in aplay.
-foreign() {
-	if ldd "$SO" 2>/dev/null | grep -q libasan; then
-		env LD_PRELOAD="$("${CC:-cc}" -print-file-name=libasan.so)" \
-		    ASAN_OPTIONS=detect_leaks=0 "$@"
-	else
-		"$@"
-	fi
+# field KEY TEXT: value of KEY=value in TEXT.
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
+
+# switches PID: context switches of all its threads so far (each one is a
+# wakeup: the thread slept and something woke it, or it was preempted).
+switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'
 }
 
-# field KEY TEXT: value of KEY=value in TEXT (the tools print key=value).
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
-# event FILE EVENT KEY: KEY of the first EVENT line of a card event log.
-event() { awk -v e="$2" -v k="$3" '$1 == e { for (i = 2; i <= NF; i++)
-	if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit } }' "$1"; }
+# card_ns FRAME: CLOCK_MONOTONIC ns at which the card played WAV frame
+# FRAME, from the last start at or before it.
+card_ns() {
+	awk -v f="$1" -v rate=$RATE '$1 == "start" {
+		split($2, t, "="); split($3, s, "=");
+		if (s[2] + 0 <= f) { t0 = t[2]; f0 = s[2] } }
+		END { printf "%.0f\n", t0 + (f - f0) * 1e9 / rate }' "$OUT/card.wav.events"
+}
 
 rm -rf "$OUT"
-mkdir -p "$OUT"
-echo "Every ALSA program below runs with ALSA_CONFIG_PATH=${ALSA_CONFIG_PATH#"$ROOT"/},"
-echo "which adds the simulated card \"lullsim\" to the system's devices."
-echo
+mkdir -p -m 700 "$OUT" "$OUT/run"
+echo "== lulld on the simulated card (2 s buffer)"
+"$BUILD/lulld" -b 2000 -f float -d "lullsim:OUT=$OUT/card.wav" 2>"$OUT/lulld.log" &
+LULLD=$!
+trap 'kill $LULLD 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$LULL_SOCKET" ] && break; sleep 0.05; done
+sed 's/^/   /' "$OUT/lulld.log"
+d0=$(switches $LULLD)
+t0=$(date +%s.%N)
 
-echo "== 1. aplay: a 2 s 440 Hz tone through the simulated card"
-"$WAVTOOL" gen "$OUT/tone.wav" --rate 48000 --channels 2 --seconds 2 \
-	--freq 440 --amp 0.5
-echo "   aplay -D lullsim:OUT=$OUT/played.wav tone.wav"
-foreign aplay -q -D "lullsim:OUT=$OUT/played.wav" "$OUT/tone.wav"
-played=$("$WAVTOOL" info "$OUT/played.wav")
-t0=$(event "$OUT/played.wav.events" start t_ns)
-t1=$(event "$OUT/played.wav.events" stop t_ns)
-tone=$("$WAVTOOL" freq "$OUT/played.wav")
+echo "== A: 440 Hz on the left for 8 s; B joins 1 s later: 660 Hz on the right for 3 s"
+"$CLIENT" --name A --channel-only L --signal sine:440 --seconds 8 --drain \
+	--print-times >"$OUT/a.times" &
+A=$!
+sleep 1
+"$CLIENT" --name B --channel-only R --signal sine:660 --seconds 3 --drain \
+	--print-times >"$OUT/b.times" &
+B=$!
+sleep 2
+a1=$(switches $A)
+sleep 4
+a2=$(switches $A)
+wait $B
+wait $A
+d1=$(switches $LULLD)
+t1=$(date +%s.%N)
+kill -TERM $LULLD
+wait $LULLD || true
+trap - EXIT
 
-echo "== 2. arecord: 1 s of the card's 1 kHz capture sine"
-echo "   arecord -D lullsim:FREQ=1000 -f S16_LE -r 48000 -c 2 -d 1 recorded.wav"
-foreign arecord -q -D lullsim:FREQ=1000 -f S16_LE -r 48000 -c 2 -d 1 \
-	"$OUT/recorded.wav"
-rec=$("$WAVTOOL" freq "$OUT/recorded.wav")
-gaps=$("$WAVTOOL" gaps "$OUT/recorded.wav" --freq 1000 | tail -1 || true)
-
-echo "== 3. lull-ptrtest: the card's hardware pointer for 3 s"
-verdict="not run"
-if [ -x "$PTRTEST" ]; then
-	echo "   lull-ptrtest -D lullsim -d 3"
-	rc=0
-	foreign "$PTRTEST" -D lullsim -d 3 >"$OUT/ptrtest.txt" 2>&1 || rc=$?
-	sed 's/^/   /' "$OUT/ptrtest.txt"
-	verdict=$(sed -n 's/^ *timer scheduling: *//p' "$OUT/ptrtest.txt" | head -1)
-	[ "$rc" = 0 ] || verdict="lull-ptrtest exited with status $rc"
-else
-	echo "   ${PTRTEST#"$ROOT"/} is not built; skipped"
-fi
-
-echo
-echo "== Summary"
-printf '   played   %s frames (%s s of audio), the card ran %s s by its event log\n' \
-	"$(field frames "$played")" "$(field seconds "$played")" \
-	"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
-printf '            tone measured at %s Hz, %s dBFS RMS\n' \
-	"$(field freq "$tone")" "$(field rms_dbfs "$tone")"
-printf '   recorded %s frames at %s Hz, %s dBFS RMS, %s discontinuities\n' \
-	"$(field frames "$rec")" "$(field freq "$rec")" "$(field rms_dbfs "$rec")" \
-	"$(field gaps "$gaps")"
-echo "   pointer  timer scheduling on this card: ${verdict:-see above}"
-echo "   files    ${OUT#"$ROOT"/}/played.wav (what the card's DAC played)"
-echo "            ${OUT#"$ROOT"/}/played.wav.events (the card's event log)"
-echo "            ${OUT#"$ROOT"/}/recorded.wav (what arecord captured)"
-[ -e "$OUT/ptrtest.txt" ] &&
-	echo "            ${OUT#"$ROOT"/}/ptrtest.txt (lull-ptrtest's report)"
-exit 0
+echo "== what the card heard"
+first_b=$(field first_nonzero "$("$WAVTOOL" silence "$OUT/card.wav" --channel 1)")
+b_write=$(sed -n 's/^first_write_ns=//p' "$OUT/b.times" | head -1)
+b_start=$(sed -n 's/^start_ns=//p' "$OUT/b.times" | head -1)
+b_heard=$(card_ns "$first_b")
+echo "   left  (A): $(field freq "$("$WAVTOOL" freq "$OUT/card.wav" --channel 0)") Hz"
+echo "   right (B): $(field freq "$("$WAVTOOL" freq "$OUT/card.wav" --channel 1 --from 2 --to 4)") Hz"
+awk -v w="$b_write" -v s="$b_start" -v h="$b_heard" 'BEGIN {
+	printf "   B joined: first sample at the card %.2f ms after its first write, %.2f ms after it started\n",
+		(h - w) / 1e6, (h - s) / 1e6 }'
+echo "== how often each process woke up"
+awk -v d="$((d1 - d0))" -v t0="$t0" -v t1="$t1" 'BEGIN {
+	printf "   lulld: %d wakeups in %.1f s (%.2f/s), joins and drains included\n", d, t1 - t0, d / (t1 - t0) }'
+echo "   A, while playing steadily: $((a2 - a1)) wakeups in 4 s ($(awk -v n=$((a2 - a1)) 'BEGIN { printf "%.2f", n / 4 }')/s)"
+sed -n 's/^lulld: \([0-9]* wakeups, .*\)/   lulld says: \1/p' "$OUT/lulld.log"
+echo "== files"
+echo "   $OUT/card.wav          what the card played (listen to it)"
+echo "   $OUT/card.wav.events   when it played it"

@@ -111,10 +111,11 @@ static double lc_pattern(uint64_t seed, uint64_t frame, unsigned ch,
 	return (double)(k ? k : 1) / 16777216.0;
 }
 
-static double lc_value(const struct lc_opts *o, uint64_t frame, unsigned ch)
+/* Sample of channel ch in frame `frame`; sine is that frame's sine value
+ * (computed once per frame, not per channel). */
+static double lc_value(const struct lc_opts *o, uint64_t frame, unsigned ch,
+		       double sine)
 {
-	double cycles;
-
 	if (o->only >= 0 && (int)ch != o->only)
 		return 0;
 	switch (o->sig.kind) {
@@ -123,11 +124,17 @@ static double lc_value(const struct lc_opts *o, uint64_t frame, unsigned ch)
 	case LC_MARKER:
 		return o->sig.value;
 	case LC_SINE:
-		/* The phase from the absolute frame, so it never drifts. */
-		cycles = o->sig.freq * (double)frame / o->p.rate;
-		return o->sig.amp * sin(2 * M_PI * (cycles - floor(cycles)));
+		return sine;
 	}
 	return 0;
+}
+
+/* The phase from the absolute frame, so it never drifts. */
+static double lc_sine(const struct lc_opts *o, uint64_t frame)
+{
+	double cycles = o->sig.freq * (double)frame / o->p.rate;
+
+	return o->sig.amp * sin(2 * M_PI * (cycles - floor(cycles)));
 }
 
 /* Integer full scale is 2^(bits-1), rounded and clamped. */
@@ -163,10 +170,13 @@ static void lc_generate(const struct lc_opts *o, void *buf, uint64_t frame0,
 {
 	unsigned c = o->p.channels;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		double sine = o->sig.kind == LC_SINE ? lc_sine(o, frame0 + i) : 0;
+
 		for (unsigned ch = 0; ch < c; ch++)
 			lc_store(o->p.format, buf, i * c + ch,
-				 lc_value(o, frame0 + i, ch));
+				 lc_value(o, frame0 + i, ch, sine));
+	}
 }
 
 static size_t lc_sample_bytes(enum lull_format f)
@@ -294,7 +304,7 @@ static int lc_write_all(struct lc *c)
 		long w;
 
 		lc_generate(&c->o, buf, done, n);
-		if (!done) {
+		if (!c->t_first) {	/* only this thread sets it */
 			int64_t t = lc_now();
 			lc_print_time(c, "first_write_ns", t);
 			lc_set_first_write(c, t);

@@ -209,6 +209,31 @@ static uint64_t trace_count(const struct tracerec *r, uint32_t type)
 	return n;
 }
 
+/* Idle stops: the card stopped with no stream, no wakeups until a client. */
+static void trace_sum_idle(const struct tracerec *r, FILE *f)
+{
+	uint64_t stops = 0;
+	int64_t idle_ns = 0, since = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct trace_event *e = &r->ev[i];
+		if (e->type != TRACE_IDLE)
+			continue;
+		if (e->a && !since) {
+			stops++;
+			since = e->t_ns;
+		} else if (!e->a && since) {
+			idle_ns += e->t_ns - since;
+			since = 0;
+		}
+	}
+	if (since)
+		idle_ns += r->t_end - since;
+	if (stops)
+		fprintf(f, "idle        %llu stops, %.3f s with the card stopped\n",
+			(unsigned long long)stops, (double)idle_ns / 1e9);
+}
+
 static void trace_sum_time(FILE *f, const struct tracerec *r, int64_t t)
 {
 	if (t)
@@ -250,6 +275,7 @@ static void trace_summary(const struct tracerec *r, FILE *f)
 	trace_sum_rewinds(r, f);
 	fprintf(f, "xruns       %llu\n", (unsigned long long)trace_count(r, TRACE_XRUN));
 	fprintf(f, "underruns   %llu\n", (unsigned long long)trace_count(r, TRACE_UNDERRUN));
+	trace_sum_idle(r, f);
 	trace_sum_streams(r, f);
 }
 

@@ -7,7 +7,8 @@
  *                     fill target as two more series; sampled every 10 ms
  *                     along each drain, since counters are drawn as steps
  *   "rewind", "xrun", "underrun", "join", "leave", "pause", "resume",
- *   "volume", "drained", "watermark", "target"   instants with their args
+ *   "volume", "drained", "watermark", "target", "idle"   instants with
+ *                     their args
  *   "stream N NAME"   an async span per stream, from join to leave
  * Timestamps are microseconds from the start of the recording. */
 #include "tools/traceout.h"
@@ -171,6 +172,10 @@ static void json_event(struct traceout_json *j, size_t i, int64_t prev_wake)
 	case TRACE_WATERMARK:
 	case TRACE_TARGET:
 		json_level(j, e);
+		break;
+	case TRACE_IDLE:
+		json_instant(j, "idle", 'g', e->t_ns);
+		fprintf(j->f, "\"stopped\":%d}}", e->a ? 1 : 0);
 		break;
 	case TRACE_PAUSE:
 		json_stream_instant(j, e->b ? "pause" : "resume", e);

@@ -6,7 +6,7 @@
  *   | target and the watermark                         |  leaves and xruns
  *   +--------------------------------------------------+  as vertical lines
  *   wakeups: planned (triangles) and actual (ticks by cause)
- *   events:  rewinds, underruns, pauses, joins, leaves, xruns
+ *   events:  rewinds, underruns, pauses, joins, leaves, xruns, idle stops
  *   time axis (s from the start of the recording)
  *
  * Every mark carries a <title> (a tooltip in browsers) with its details,
@@ -57,6 +57,7 @@ static const char svg_style[] =
 	".xrun{stroke:#d0342c;stroke-width:2}\n"
 	".underrun{fill:#d0342c}\n"
 	".join{stroke:#2a9d3a;stroke-width:1.5}.leave{stroke:#7f8c8d;stroke-width:1.5}\n"
+	".idle{stroke:#555;stroke-width:1;stroke-dasharray:1 3}\n"
 	".pause,.resume,.drained,.volume{fill:#8e44ad}\n"
 	"</style>\n";
 
@@ -273,15 +274,19 @@ static void svg_wake(struct traceout_svg *s, const struct trace_event *e,
 			"y2=\"%.1f\"/>\n", svg_x(s, e->a), y, x, y);
 }
 
-/* A vertical line through the fill plot and a label in the events lane. */
-static void svg_marker(struct traceout_svg *s, const char *cls, int64_t t_ns,
+/* A vertical line through the fill plot and a label in the events lane,
+ * on its bottom row (0) or the one above (1). */
+static void svg_marker(struct traceout_svg *s, const char *cls, int64_t t_ns, int row,
 		       const char *label, const char *detail)
 {
 	double x = svg_x(s, t_ns);
+	/* Near the right edge the label goes to the left of its line. */
+	int left = x > SVG_ML + SVG_PW - 80;
 
 	fprintf(s->f, "<g class=\"%s\"><line class=\"%s\" x1=\"%.2f\" y1=\"%.0f\" "
-		"x2=\"%.2f\" y2=\"%.0f\"/><text x=\"%.2f\" y=\"%.0f\">", cls, cls, x,
-		SVG_FILL_Y, x, SVG_EV_Y + SVG_EV_H, x + 2, SVG_EV_Y + SVG_EV_H - 4);
+		"x2=\"%.2f\" y2=\"%.0f\"/><text x=\"%.2f\" y=\"%.0f\"%s>", cls, cls, x,
+		SVG_FILL_Y, x, SVG_EV_Y + SVG_EV_H, left ? x - 2 : x + 2,
+		SVG_EV_Y + SVG_EV_H - 4 - 12 * row, left ? " text-anchor=\"end\"" : "");
 	svg_text(s->f, label);
 	fputs("</text>", s->f);
 	svg_title(s->f, detail);
@@ -326,11 +331,14 @@ static void svg_event(struct traceout_svg *s, const struct trace_event *e,
 		svg_rewind(s, e, detail);
 		break;
 	case TRACE_XRUN:
-		svg_marker(s, "xrun", e->t_ns, "xrun", detail);
+		svg_marker(s, "xrun", e->t_ns, 1, "xrun", detail);
+		break;
+	case TRACE_IDLE:
+		svg_marker(s, "idle", e->t_ns, 1, e->a ? "idle" : "awake", detail);
 		break;
 	case TRACE_JOIN:
 	case TRACE_LEAVE:
-		svg_marker(s, trace_type_name(e->type), e->t_ns, label, detail);
+		svg_marker(s, trace_type_name(e->type), e->t_ns, 0, label, detail);
 		break;
 	case TRACE_UNDERRUN:
 		svg_dot(s, "underrun", e->t_ns, 1, detail);

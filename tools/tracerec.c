@@ -255,13 +255,16 @@ void tracerec_fill_walk(const struct tracerec *r, int64_t step_ns,
 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct trace_event *e = &r->ev[i];
-		if (e->type != TRACE_FILL)
+		/* Stopped for want of streams, the card drops what it held and
+		 * stays empty until the next top-up. */
+		int idle = e->type == TRACE_IDLE && e->a == 1;
+		if (e->type != TRACE_FILL && !idle)
 			continue;
 		if (have)
 			tracerec_drain(t_prev, level, e->t_ns, rate, step_ns, point, arg);
-		point(arg, e->t_ns, (double)e->a);
-		point(arg, e->t_ns, (double)e->b);
-		level = (double)e->b;
+		point(arg, e->t_ns, idle ? 0 : (double)e->a);
+		point(arg, e->t_ns, idle ? 0 : (double)e->b);
+		level = idle ? 0 : (double)e->b;
 		t_prev = e->t_ns;
 		have = 1;
 	}
@@ -341,6 +344,9 @@ const char *tracerec_describe(const struct tracerec *r, const struct trace_event
 	case TRACE_WATERMARK:
 	case TRACE_TARGET:
 		snprintf(buf, len, "frames=%lld old=%lld", a, b);
+		break;
+	case TRACE_IDLE:
+		snprintf(buf, len, "%s", a ? "card stopped, nothing to play" : "card woken");
 		break;
 	case TRACE_PAUSE:
 		snprintf(buf, len, "stream=%lld %s name=%s", a, b ? "pause" : "resume",

@@ -6,7 +6,8 @@
  * The hardware fill between two top-ups is not traced, it is known: a
  * TRACE_FILL event gives the fill before and after a top-up, and from
  * there the card drains it at its rate until the next cycle measures it
- * again (a rewind in that cycle takes frames back at once):
+ * again (a rewind in that cycle takes frames back at once; an idle stop,
+ * TRACE_IDLE a=1, drops all it held):
  *
  *   fill
  *    after |\                    |\

@@ -22,9 +22,10 @@ PLAY=$BUILD/lull-play
 LULLCLIENT=$BUILD/tests/lullclient
 export LULL_SOCKET=$T/run/sock
 
+# start_lulld [LULLD ARGS...]: lulld with a 200 ms buffer.
 start_lulld() {
 	rm -f "$LULL_SOCKET"
-	bg "$LULLD" -b 200 -d "$(card "OUT=$T/card.wav")" 2>"$T/lulld.log"
+	bg "$LULLD" -b 200 -d "$(card "OUT=$T/card.wav")" "$@" 2>"$T/lulld.log"
 	LULLD_PID=$BG_PID
 	wait_for 10 test -S "$LULL_SOCKET" || fail "lulld did not create its socket"
 }
@@ -154,7 +155,7 @@ wait "$TOP_PID" || fail "lull-top exited with status $? when lulld went away"
 assert_grep 'lulld has gone' "$T/endless.err"
 
 # --- lull-trace -d, --from-now, --quiet ------------------------------------------------
-start_lulld
+start_lulld --idle-ms 0	# never idle: it keeps waking
 sleep 0.3
 timed SECS "$TRACE" -d 1 --from-now --csv "$T/now.csv" >"$T/now.txt" 2>"$T/now.err" ||
 	fail "lull-trace -d 1 failed: $(cat "$T/now.err")"
@@ -173,3 +174,25 @@ assert_between "$(awk '$1 == "wakeups" { print $2 }' "$T/now.txt")" 2 20 "wakeup
 python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/q.json" ||
 	fail "--json - is not JSON"
 stop_lulld
+
+# --- an idle stop --------------------------------------------------------------------
+# With no stream for 300 ms lulld stops the card and sleeps: the trace ends
+# with the stop, the fill drops to nothing, and no wakeup follows.
+start_lulld --idle-ms 300
+"$TRACE" -d 1.5 --csv "$T/idle.csv" --json "$T/idle.json" --svg "$T/idle.svg" \
+	>"$T/idle.txt" 2>/dev/null || fail "lull-trace of an idle lulld failed"
+stop_lulld
+cat "$T/idle.txt"
+assert_grep '^idle        1 stops, [0-9.]+ s with the card stopped$' "$T/idle.txt"
+assert_eq "$(tail -1 "$T/idle.csv" | cut -d, -f3-4)" "idle,1" "last event of an idle lulld"
+python3 - "$T/idle.json" "$T/idle.svg" <<'EOF' || fail "idle in the JSON and SVG"
+import json, sys, xml.etree.ElementTree as ET
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+idle = [e for e in ev if e["name"] == "idle"]
+assert len(idle) == 1 and idle[0]["args"]["stopped"] == 1, idle
+fill = [e for e in ev if e["name"] == "fill (frames)"]
+last = max(fill, key=lambda e: e["ts"])
+assert last["args"]["fill"] == 0, "fill after the idle stop: %r" % last
+root = ET.parse(sys.argv[2]).getroot()
+assert [g for g in root.iter() if g.get("class") == "idle"], "no idle mark"
+EOF
