@@ -169,7 +169,7 @@ $(LIBLULL_PC): client/lull.pc.in
 
 $(LULLPLAY): $(LULLPLAY_OBJS) $(LIBLULL_SO)
 	$(CC) $(LDFLAGS) -o $@ $(LULLPLAY_OBJS) -L$(BUILD) -llull \
-	    -Wl,-rpath,'$$ORIGIN' -lsndfile $(MATH_LIBS)
+	    -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib' -lsndfile $(MATH_LIBS)
 
 $(LULLD): $(LULLD_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALSA_LIBS) $(SRC_LIBS) -linih $(MATH_LIBS) $(THREAD_LIBS)
@@ -186,10 +186,16 @@ check: all
 demo: all
 	BUILD=$(BUILD) scripts/demo.sh
 
-install: $(PROGRAMS)
+install: $(PROGRAMS) server
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/alsa-lib \
+	           $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	           $(DESTDIR)$(PREFIX)/share/alsa/alsa.conf.d
-	install -m 755 $(PTRTEST) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(PTRTEST) $(LULLD) $(LULLPLAY) $(LULLTRACE) $(LULLTOP) \
+	    $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(LIBLULL_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf liblull.so.0 $(DESTDIR)$(PREFIX)/lib/liblull.so
+	install -m 644 client/lull.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIBLULL_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 $(SIMCARD_SO) $(DESTDIR)$(PREFIX)/lib/alsa-lib/
 	sed 's|@PLUGIN@|$(PREFIX)/lib/alsa-lib/libasound_module_pcm_lullsim.so|' \
 	    tools/simcard/lullsim.conf.in | grep -v '^</usr/share/alsa/alsa.conf>' \

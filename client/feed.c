@@ -2,9 +2,9 @@
  * stream's own thread that calls the process callback (callback mode).
  *
  * Both are the ring's single producer. They write whatever room the ring
- * has, then sleep on the client eventfd, which lulld signals once it has
+ * has, then sleep on the wake-up pipe, which lulld writes to once it has
  * consumed the ring down below request_frames. lulld is woken (server
- * eventfd) only when it asked for it through want_signal, so a stream in
+ * pipe) only when it asked for it through want_signal, so a stream in
  * steady state costs lulld no wakeups at all. */
 #include "client/stream.h"
 
@@ -14,14 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Adds one to an eventfd. It can only fail on overflow, which ones
- * cannot reach. */
-static void feed_signal(int efd)
+/* One byte down lulld's wake-up pipe (non-blocking: a full pipe already
+ * holds wake-ups lulld has not read). */
+static void feed_signal(int fd)
 {
-	uint64_t one = 1;
+	char one = 1;
 
-	if (write(efd, &one, sizeof one) < 0) {
-		/* unreachable */
+	if (write(fd, &one, 1) < 0) {
+		/* EAGAIN: lulld is already being woken */
 	}
 }
 
@@ -46,7 +46,7 @@ static void feed_published(struct lull_stream *s)
 }
 
 /* Sleeps until lulld signals room (or a spurious count), the socket hangs
- * up, or (callback mode) the stream is told to quit. The eventfd is read
+ * up, or (callback mode) the stream is told to quit. The pipe is read
  * right after poll reports it, before the caller looks at the ring again:
  * a signal that arrives later stays counted and ends the next poll.
  * Returns 0, -EINTR (a signal handler ran) or LULL_EGONE. */
@@ -57,7 +57,7 @@ static int feed_wait(struct lull_stream *s)
 		{ .fd = conn_fd(s->l), .events = 0 },	/* hangup only */
 		{ .fd = s->wake_efd, .events = POLLIN },
 	};
-	uint64_t count;
+	char buf[64];
 
 	if (poll(p, s->process ? 3 : 2, -1) < 0)
 		return errno == EINTR ? -EINTR : -errno;
@@ -66,8 +66,12 @@ static int feed_wait(struct lull_stream *s)
 		return LULL_EGONE;
 	}
 	if ((p[0].revents & POLLIN) &&
-	    read(s->client_efd, &count, sizeof count) < 0 && errno != EAGAIN)
+	    read(s->client_efd, buf, sizeof buf) < 0 && errno != EAGAIN)
 		return -errno;
+	if (p[0].revents & POLLHUP) {	/* lulld dropped the stream */
+		conn_set_gone(s->l);
+		return LULL_EGONE;
+	}
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "client/stream.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,9 @@ static int stream_setup(struct lull_stream *s, struct conn_msg *msg)
 	}
 	s->client_efd = msg->fds[1];
 	s->server_efd = msg->fds[2];
+	/* Our ends of lulld's wake-up pipes never block us. */
+	fcntl(s->client_efd, F_SETFL, O_NONBLOCK);
+	fcntl(s->server_efd, F_SETFL, O_NONBLOCK);
 	err = stream_map(s, msg->fds[0], made->ring_frames);
 	close(msg->fds[0]);
 	msg->nfds = 0;

@@ -98,6 +98,21 @@ static int32_t fmt_s24_value(int32_t v)
 	return (int32_t)((uint32_t)v << 8) >> 8;
 }
 
+/* Float input comes from clients: NaN and infinities would poison every
+ * stream they are mixed with (NaN * 0 is still NaN), so they become
+ * silence, and anything beyond full scale is clipped to it. */
+static float fmt_sane(const float *p)
+{
+	float v;
+
+	memcpy(&v, p, sizeof v);
+	if (v != v)
+		return 0;
+	if (v > 1.0f)
+		return 1.0f;
+	return v < -1.0f ? -1.0f : v;
+}
+
 void fmt_to_float(enum fmt f, const void *src, float *dst, size_t n)
 {
 	const int16_t *s16 = src;
@@ -115,7 +130,7 @@ void fmt_to_float(enum fmt f, const void *src, float *dst, size_t n)
 			dst[i] = (float)((double)s32[i] / 2147483648.0);
 			break;
 		case FMT_FLOAT:
-			memcpy(&dst[i], (const float *)src + i, sizeof(float));
+			dst[i] = fmt_sane((const float *)src + i);
 			break;
 		}
 	}

@@ -26,7 +26,8 @@ int fmt_parse(const char *name, enum fmt *out);
 /* ALSA-style name: "S16_LE", "S24_LE", "S32_LE", "FLOAT_LE". */
 const char *fmt_name(enum fmt f);
 
-/* n samples (not frames). */
+/* n samples (not frames). Float input is made safe: NaN becomes 0 and
+ * values beyond [-1, 1] (infinities included) are clipped. */
 void fmt_to_float(enum fmt f, const void *src, float *dst, size_t n);
 void fmt_from_float(enum fmt f, const float *src, void *dst, size_t n);
 

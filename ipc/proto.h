@@ -4,9 +4,12 @@
  * struct proto_hdr. Its length must be exactly the size of its type's
  * struct; anything else is rejected. Requests carry a client-chosen seq
  * that the reply repeats. Replies to PROTO_STREAM_NEW carry three file
- * descriptors (SCM_RIGHTS): the stream's sealed memfd, the eventfd lulld
- * signals (client waits on it), and the eventfd the client signals (only
- * when shm_hdr.want_signal asks for it).
+ * descriptors (SCM_RIGHTS): the stream's sealed memfd, the read end of a
+ * pipe lulld writes a byte to when the ring has room (the client waits on
+ * it), and the write end of a pipe the client writes a byte to when it
+ * has written data (only when shm_hdr.want_signal asks for it). Pipes,
+ * not eventfds, so that each side's end is a file of its own whose flags
+ * the other cannot change.
  *
  * Integers are host order: both ends are on the same machine. */
 #ifndef LULL_PROTO_H

@@ -45,10 +45,11 @@ struct shm_hdr {
 	uint64_t data_offset;
 	struct ring_ctl ring;	/* playback: client writes, lulld reads */
 	/* lulld sets it when it needs to hear about new data (new stream, ran
-	 * dry); the client then signals the server eventfd after writing and
+	 * dry); the client then writes a byte to its wake-up pipe to lulld and
 	 * clears it. Otherwise the client never wakes lulld. */
 	_Alignas(64) _Atomic uint32_t want_signal;
-	/* lulld signals the client eventfd when the fill drops below this. */
+	/* lulld writes a byte to the client's wake-up pipe when the fill drops
+	 * below this. */
 	_Atomic uint32_t pad1;
 	_Atomic uint64_t request_frames;
 	_Atomic uint64_t underruns;	/* times lulld found the ring dry */

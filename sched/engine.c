@@ -71,11 +71,27 @@ static void engine_rewind_asap(struct engine *e, uint32_t reason)
 	engine_want_rewind(e, e->hw + e->cfg.safeguard, reason);
 }
 
+/* lulld listens to a stream's wake-up pipe only while it waits for data
+ * (the stream ran dry): otherwise a client writing to it could wake the
+ * audio thread at will. */
+static void engine_listen(struct engine *e, struct stream *s, int on)
+{
+	struct epoll_event ev = {
+		.events = on ? EPOLLIN : 0,
+		.data.u64 = EPOLL_STREAM | (uint64_t)s->id << 32,
+	};
+
+	if (s->listening == on)
+		return;
+	s->listening = on;
+	epoll_ctl(e->epfd, EPOLL_CTL_MOD, s->efd_server, &ev);
+}
+
 /* The listener hears a stream's gap: counted once per gap, for the client
  * (shm underruns) and for the tools. */
 static void engine_gap(struct engine *e, struct stream *s)
 {
-	if (s->gap_counted || !s->started || s->draining)
+	if (s->gap_counted || !s->started || s->draining || s->paused)
 		return;
 	s->gap_counted = 1;
 	atomic_fetch_add(&s->hdr->underruns, 1);
@@ -98,6 +114,7 @@ static void engine_stream_data(struct engine *e, struct stream *s)
 {
 	uint64_t end = stream_mixed_end(s), soon = e->hw + e->cfg.safeguard;
 
+	engine_listen(e, s, 0);
 	if (s->started && end > soon + watermark_get(&e->wm)) {
 		s->pending = 1;
 		return;
@@ -136,8 +153,8 @@ static int64_t engine_deadline(const struct engine *e, const struct stream *s,
  * signal its next write. */
 static void engine_stream_dry(struct engine *e, struct stream *s)
 {
-	(void)e;
 	s->dry = 1;
+	engine_listen(e, s, 1);
 	atomic_store(&s->hdr->want_signal, 1);
 }
 
@@ -154,7 +171,7 @@ static void engine_recheck_dry(struct engine *e)
 
 static int engine_epoll_add(struct engine *e, int fd, uint64_t tag);
 
-/* The stream's eventfd joins the poll set only now, so an event can never
+/* The stream's wake-up pipe joins the poll set only now, so an event can never
  * name a stream the audio thread does not hold. */
 static void engine_add(struct engine *e, struct stream *s)
 {
@@ -163,11 +180,12 @@ static void engine_add(struct engine *e, struct stream *s)
 	if (engine_epoll_add(e, s->efd_server, EPOLL_STREAM | (uint64_t)s->id << 32))
 		return;		/* cannot happen short of ENOMEM: stream stays silent */
 	e->streams[e->nstreams++] = s;
+	s->listening = 1;
 	trace_put(&e->trace, TRACE_JOIN, s->id, 0, 0);
 	if (stream_has_data(s))
 		engine_stream_data(e, s);
 	else
-		s->dry = 1;
+		engine_stream_dry(e, s);
 }
 
 static void engine_remove(struct engine *e, struct stream *s)
@@ -180,8 +198,10 @@ static void engine_remove(struct engine *e, struct stream *s)
 	e->streams[at] = e->streams[--e->nstreams];
 	epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
 	trace_put(&e->trace, TRACE_LEAVE, s->id, 0, 0);
-	/* Its audio still in the buffer must not be heard. */
-	engine_rewind_asap(e, REWIND_LEAVE);
+	/* Its audio still in the buffer must not be heard (a paused or dry
+	 * stream may have none left there). */
+	if (stream_mixed_end(s) > e->hw + e->cfg.safeguard)
+		engine_rewind_asap(e, REWIND_LEAVE);
 	cmdq_push(&e->out, &ev);
 }
 
@@ -241,20 +261,33 @@ void engine_commands(struct engine *e)
 		engine_command(e, &c);
 }
 
-void engine_stream_event(struct engine *e, uint32_t id)
+void engine_stream_event(struct engine *e, uint32_t id, int hangup)
 {
 	struct stream *s = engine_find(e, id, NULL);
-	uint64_t v;
+	char buf[64];
 
 	/* An event for a stream already handed back is ignored: its id is
 	 * looked up, never a pointer from the event. */
 	if (!s)
 		return;
-	/* Clear the counter; what matters is the ring, not the count. */
-	if (read(s->efd_server, &v, sizeof v) < 0)
-		v = 0;
+	if (hangup) {
+		/* The client closed its end: it is gone, and its stream will be
+		 * removed; meanwhile a hung-up pipe would wake us forever. */
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
+		return;
+	}
+	/* Empty the pipe (a bounded amount: a client that floods it only
+	 * wakes us while we listen, see engine_listen). What matters is the
+	 * ring, not the count. */
+	for (int i = 0; i < 16; i++)
+		if (read(s->efd_server, buf, sizeof buf) < (ssize_t)sizeof buf)
+			break;
 	if (s->dry && !s->pending && stream_has_data(s))
 		engine_stream_data(e, s);
+	else
+		engine_listen(e, s, 0);	/* a wake-up with no data: deaf until
+					 * the next cycle, so a flood costs one
+					 * wakeup per cycle at most */
 }
 
 /* --- the card ---------------------------------------------------------------- */
@@ -319,6 +352,35 @@ static int engine_recover(struct engine *e, int err)
 	return engine_measure(e);
 }
 
+/* A stream moved back to the new end of the buffer: if that gave it
+ * converted audio to mix again, it is no longer dry (nor waiting for a
+ * deadline: it continues from here, seamlessly). */
+static void engine_stream_rewind(struct engine *e, struct stream *s)
+{
+	stream_rewind(s, e->written);
+	if (s->cache_r < s->cache_w && (s->dry || s->pending)) {
+		s->dry = s->pending = 0;
+		engine_listen(e, s, 0);
+	}
+}
+
+/* Rewinds come at most every REWIND_GAP_NS: a client that pauses and
+ * resumes or changes its volume non-stop gets its changes merged, heard
+ * within that much more, instead of a rewind storm re-mixing the whole
+ * buffer thousands of times a second. The first change after a quiet
+ * moment is rewound at once. */
+#define REWIND_GAP_NS 10000000
+
+static int engine_rewind_due(struct engine *e)
+{
+	if (e->rewind_to == UINT64_MAX)
+		return 0;
+	if (e->t_meas - e->last_rewind < REWIND_GAP_NS && e->last_rewind)
+		return 0;
+	e->last_rewind = e->t_meas;
+	return 1;
+}
+
 /* Takes back written - R frames, clamped to what the DMA has not reached
  * plus the safeguard, and moves every stream back to the new end. */
 static void engine_rewind(struct engine *e)
@@ -338,7 +400,7 @@ static void engine_rewind(struct engine *e)
 	 * wherever it really is now. */
 	e->written -= (uint64_t)done;
 	for (unsigned i = 0; i < e->nstreams; i++)
-		stream_rewind(e->streams[i], e->written);
+		engine_stream_rewind(e, e->streams[i]);
 	trace_put(&e->trace, TRACE_REWIND, (int64_t)ask, done, e->rewind_reason);
 	if (done > 0) {
 		atomic_fetch_add(&e->stats.rewinds, 1);
@@ -378,7 +440,10 @@ static size_t engine_mix_chunk(struct engine *e, size_t n)
 	memset(e->mix, 0, n * e->dev.info.channels * sizeof(float));
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
-		if (s->paused || s->pending || (s->dry && !stream_has_data(s)))
+		/* A dry stream comes back only through engine_stream_data, with
+		 * its rewind: data that arrives during this fill must not be
+		 * mixed here, seconds ahead of the DMA. */
+		if (s->paused || s->pending || s->dry)
 			continue;
 		if (stream_mix(s, e->mix, e->written, n) < n) {
 			engine_stream_dry(e, s);
@@ -406,7 +471,7 @@ static int engine_fill(struct engine *e, uint64_t frames)
 			/* The card took less than it said it had room for: undo
 			 * the streams' advance past what it took. */
 			for (unsigned i = 0; i < e->nstreams; i++)
-				stream_rewind(e->streams[i], e->written);
+				engine_stream_rewind(e, e->streams[i]);
 			break;
 		}
 	}
@@ -417,14 +482,14 @@ static int engine_fill(struct engine *e, uint64_t frames)
 
 static void engine_signal(struct stream *s)
 {
-	uint64_t one = 1;
+	char one = 1;
 
 	if (s->consumed_since_signal == 0 ||
 	    ring_readable(&s->ring) >= s->request_frames)
 		return;
 	s->consumed_since_signal = 0;
-	if (write(s->efd_client, &one, sizeof one) < 0)
-		return;		/* a flooded counter: the client is awake anyway */
+	if (write(s->efd_client, &one, 1) < 0)
+		return;		/* a full pipe: the client has wake-ups waiting */
 }
 
 /* A draining stream is done when everything it wrote has been mixed and
@@ -453,6 +518,8 @@ static int64_t engine_report(struct engine *e, double rate)
 		engine_signal(s);
 		if (s->dry && !s->pending && e->hw >= stream_mixed_end(s))
 			engine_gap(e, s);
+		if (s->dry && !s->pending)
+			engine_listen(e, s, 1);
 		if (s->pending && engine_deadline(e, s, rate) < next)
 			next = engine_deadline(e, s, rate);
 		if (s->draining) {
@@ -579,11 +646,14 @@ int engine_cycle(struct engine *e)
 		return err;
 	engine_judge_wakeup(e, (int64_t)(e->written - e->hw));
 	engine_deadlines(e);
-	if (e->rewind_to != UINT64_MAX)
+	if (engine_rewind_due(e)) {
 		engine_rewind(e);
-	engine_apply_gains(e);
-	if (engine_idle(e))
+		engine_apply_gains(e);
+	}
+	if (engine_idle(e)) {
+		engine_status(e, 0);
 		return 0;
+	}
 	before = (int64_t)(e->written - e->hw);
 	in = (struct plan_in){
 		.t_ns = e->t_meas, .fill = before, .rate = smoother_rate(&e->clock),
@@ -595,6 +665,12 @@ int engine_cycle(struct engine *e)
 		return err;
 	engine_recheck_dry(e);
 	trace_put(&e->trace, TRACE_FILL, before, (int64_t)(e->written - e->hw), 0);
+	if (out.write)
+		trace_put(&e->trace, TRACE_WRITE, (int64_t)out.write, (int64_t)e->written, 0);
+	if (in.target != e->target) {
+		trace_put(&e->trace, TRACE_TARGET, (int64_t)in.target, (int64_t)e->target, 0);
+		e->target = in.target;
+	}
 	if (!e->running && e->written > e->hw) {
 		if ((err = e->dev.ops->start(e->dev.dev)))
 			return err;
@@ -604,8 +680,9 @@ int engine_cycle(struct engine *e)
 	atomic_store(&e->stats.ppm_x1000, (int64_t)(smoother_ppm(&e->clock) * 1000));
 	engine_status(e, in.target);
 	due = engine_report(e, in.rate);
-	if (e->rewind_to != UINT64_MAX)
-		due = e->t_meas;	/* late data found above: mix it now */
+	if (e->rewind_to != UINT64_MAX)	/* asked for meanwhile: soon */
+		due = e->last_rewind + REWIND_GAP_NS > e->t_meas ?
+		      e->last_rewind + REWIND_GAP_NS : e->t_meas;
 	if (e->nstreams == 0 && e->cfg.idle_ns && e->idle_since >= 0 &&
 	    e->idle_since + e->cfg.idle_ns < due)
 		due = e->idle_since + e->cfg.idle_ns;	/* time to stop the card */
@@ -634,7 +711,8 @@ static void engine_events(struct engine *e, const struct epoll_event *ev, int n)
 			engine_commands(e);
 		} else {
 			why |= WAKE_STREAM;
-			engine_stream_event(e, (uint32_t)(tag >> 32));
+			engine_stream_event(e, (uint32_t)(tag >> 32),
+					    ev[i].events & (EPOLLHUP | EPOLLERR));
 		}
 	}
 	trace_put(&e->trace, TRACE_WAKE, why & WAKE_TIMER ? e->planned : 0, late, why);
@@ -660,9 +738,10 @@ static void *engine_main(void *arg)
 			engine_arm(e, engine_now() + 100000000);
 		}
 		int n = epoll_wait(e->epfd, ev, 16, -1);
-		if (n > 0)
-			atomic_fetch_add(&e->stats.wakeups, 1);
-		engine_events(e, ev, n > 0 ? n : 0);
+		if (n <= 0)
+			continue;	/* EINTR: not a wakeup */
+		atomic_fetch_add(&e->stats.wakeups, 1);
+		engine_events(e, ev, n);
 	}
 	return NULL;
 }
@@ -729,9 +808,12 @@ int engine_start(struct engine *e)
 
 void engine_stop(struct engine *e)
 {
+	struct cmd wake = { 0 };	/* no command: just a wakeup */
+
 	if (e->thread_on) {
 		atomic_store(&e->quit, 1);
-		engine_arm(e, 1);	/* wake it now */
+		while (cmdq_push(&e->in, &wake) == -EAGAIN)
+			sched_yield();
 		pthread_join(e->thread, NULL);
 		e->thread_on = 0;
 	}

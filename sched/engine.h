@@ -2,8 +2,8 @@
  * fill target, mixes the streams, and rewinds when anything changes.
  *
  * It sleeps on an absolute CLOCK_MONOTONIC timerfd until the buffer has
- * drained to the watermark, and on the eventfds of its command queue and
- * of the streams that ran dry. It never allocates, never takes a lock the
+ * drained to the watermark, on its command queue, and on the wake-up
+ * pipes of the streams that ran dry. It never allocates, never takes a lock the
  * control thread holds, and reports through binary trace events. */
 #ifndef LULL_ENGINE_H
 #define LULL_ENGINE_H
@@ -59,7 +59,9 @@ struct engine {
 	struct smoother clock;
 	uint64_t rewind_to;	/* UINT64_MAX: none pending */
 	uint32_t rewind_reason;
+	int64_t last_rewind;	/* when the last rewind was done */
 	int64_t planned;	/* the wakeup we asked for */
+	uint64_t target;	/* fill target of the last cycle */
 	int64_t late;		/* how late the last timer wakeup was; -1: none */
 	struct watermark wm;
 	int64_t idle_since;	/* no stream since then; -1: streams */
@@ -85,6 +87,6 @@ void engine_fini(struct engine *e);
  * "data arrived" signal. */
 int engine_cycle(struct engine *e);
 void engine_commands(struct engine *e);
-void engine_stream_event(struct engine *e, uint32_t id);
+void engine_stream_event(struct engine *e, uint32_t id, int hangup);
 
 #endif

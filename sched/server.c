@@ -16,6 +16,7 @@
 
 #define SERVER_MAX_CLIENTS 128
 #define SERVER_MAX_STREAMS 64	/* engine has room for more; this is policy */
+#define SERVER_CLIENT_STREAMS 16	/* one client cannot take every slot */
 
 struct client;
 
@@ -32,6 +33,8 @@ struct client {
 	int fd;
 	pid_t pid;
 	int hello;
+	unsigned nstreams;
+	int warned;		/* already logged a bad message from it */
 	char name[PROTO_NAME_MAX];
 	struct client *next;
 };
@@ -125,8 +128,8 @@ static int server_check_new(const struct proto_stream_new *m)
 	return 0;
 }
 
-static int server_make(struct server *sv, const struct proto_stream_new *m,
-		       struct stream **out)
+static int server_make(struct server *sv, const struct client *c,
+		       const struct proto_stream_new *m, struct stream **out)
 {
 	const struct device_info *d = &sv->e->dev.info;
 	struct stream_cfg cfg = {
@@ -139,7 +142,8 @@ static int server_make(struct server *sv, const struct proto_stream_new *m,
 	};
 	int err = server_check_new(m);
 
-	if (!err && sv->nslots >= SERVER_MAX_STREAMS)
+	if (!err && (sv->nslots >= SERVER_MAX_STREAMS ||
+		     c->nstreams >= SERVER_CLIENT_STREAMS))
 		err = -EMFILE;
 	if (!err)
 		err = stream_new(out, &cfg);
@@ -162,7 +166,7 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 	struct stream *s = NULL;
 	struct slot *sl = NULL;
 	struct cmd add = { .type = CMD_ADD };
-	int err = server_make(sv, m, &s);
+	int err = server_make(sv, c, m, &s);
 
 	if (!err && !(sl = calloc(1, sizeof *sl))) {
 		stream_free(s);
@@ -177,6 +181,7 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 	*sl = (struct slot){ .s = s, .c = c, .next = sv->slots };
 	sv->slots = sl;
 	sv->nslots++;
+	c->nstreams++;
 	r.hdr.stream = s->id;
 	r.ring_frames = (uint32_t)s->ring_frames;
 	r.shm_bytes = s->shm_bytes;
@@ -187,7 +192,8 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 	add.s = s;
 	server_push(sv, &add);
 	server_send(c, &r, sizeof r,
-		    (int[]){ s->memfd, s->efd_client, s->efd_server }, 3);
+		    (int[]){ s->memfd, s->peer_client, s->peer_server }, 3);
+	stream_forget_peer(s);
 }
 
 /* Start, pause, resume, volume and drain go to the audio thread as they
@@ -327,8 +333,9 @@ static int server_read(struct server *sv, struct client *c)
 	if (n == 0 || (n < 0 && n != -EMSGSIZE && n != -EAGAIN && n != -EINTR))
 		return -1;
 	if (n < 0) {
-		if (n == -EMSGSIZE)
-			fprintf(stderr, "lulld: client %d sent an oversized message\n", c->pid);
+		if (n == -EMSGSIZE && !c->warned++)
+			fprintf(stderr, "lulld: client %d sent an oversized message "
+				"(logged once per client)\n", c->pid);
 		return 0;
 	}
 	if ((size_t)n < sizeof m.hdr || m.hdr.length != (uint32_t)n ||
@@ -383,6 +390,7 @@ static void server_removed(struct server *sv, struct stream *s)
 	if (sl && sl->c) {
 		h.seq = sl->close_seq;
 		server_reply(sl->c, &h, 0);
+		sl->c->nstreams--;
 	}
 	stream_free(s);
 	free(sl);

@@ -54,8 +54,12 @@ struct stream {
 	size_t frame_bytes;
 	unsigned dev_rate, dev_channels;
 
-	/* shared with the client */
+	/* shared with the client: the memfd, and lulld's ends of the wake-up
+	 * pipes (efd_client: lulld writes, the client reads; efd_server: the
+	 * client writes, lulld reads); peer_*: the client's ends, held only
+	 * until they have been sent */
 	int memfd, efd_client, efd_server;
+	int peer_client, peer_server;
 	struct shm_hdr *hdr;
 	size_t shm_bytes;
 	struct ring ring;
@@ -80,6 +84,7 @@ struct stream {
 	/* audio thread state */
 	int paused, dry, started;
 	int pending;		/* dry, has data again, merged at its deadline */
+	int listening;		/* its wake-up pipe is in the audio thread's poll set */
 	int gap_counted;	/* this dry spell has been counted an underrun */
 	float gain_from, gain_to;
 	uint64_t ramp_start, ramp_len;
@@ -95,6 +100,8 @@ struct stream {
 
 int stream_new(struct stream **out, const struct stream_cfg *cfg);
 void stream_free(struct stream *s);
+/* Closes lulld's copies of the client's pipe ends, once sent. */
+void stream_forget_peer(struct stream *s);
 
 /* Mixes up to n frames of the stream into dst from device frame d on.
  * Returns frames it had; fewer than n means it ran dry. */

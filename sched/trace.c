@@ -16,8 +16,7 @@ int trace_open(struct trace *t)
 	t->fd = memfd_create("lull-monitor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (t->fd < 0)
 		return -errno;
-	if (ftruncate(t->fd, (off_t)bytes) < 0 ||
-	    fcntl(t->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+	if (ftruncate(t->fd, (off_t)bytes) < 0) {
 		int err = -errno;
 		close(t->fd);
 		return err;
@@ -27,6 +26,14 @@ int trace_open(struct trace *t)
 		int err = -errno;
 		close(t->fd);
 		t->m = NULL;
+		return err;
+	}
+	/* Our mapping is made; from now on nobody, not even a tool that
+	 * reopens /proc/PID/fd/N for writing, can write to it or resize it. */
+	if (fcntl(t->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+		int err = -errno;
+		trace_close(t);
 		return err;
 	}
 	t->m->magic = MONITOR_MAGIC;

@@ -350,7 +350,7 @@ static void test_late_data_is_seamless(void **state)
 	for (int i = 0; i < 10; i++) {
 		client_write(&a, 3000);
 		r->f.now = (100 + i) * MS;
-		engine_stream_event(&r->e, a.s->id);
+		engine_stream_event(&r->e, a.s->id, 0);
 		at(r, (100 + i) * MS);
 	}
 	assert_int_equal(r->e.stats.rewinds, 0);	/* joined an empty card */
@@ -379,7 +379,7 @@ static void test_gap_is_an_underrun(void **state)
 	at(r, 0);
 	client_write(&a, 4800);
 	r->f.now = 200 * MS;
-	engine_stream_event(&r->e, a.s->id);
+	engine_stream_event(&r->e, a.s->id, 0);
 	at(r, 200 * MS);
 	assert_int_equal(atomic_load(&a.s->hdr->underruns), 1);
 	expect_pattern(r, 0, 0, 4800, 1, 0, 1);
@@ -410,6 +410,30 @@ static void test_drain(void **state)
 	assert_int_equal(ev.type, EVT_DRAINED);
 	assert_int_equal(ev.token, 7);
 	stream_free(a.s);
+	rig_free(r);
+}
+
+/* A stream that ran dry at mix time is rewound by another's join: its
+ * converted audio is mixed again from the rewind point, not dropped. */
+static void test_dry_stream_survives_a_rewind(void **state)
+{
+	struct rig *r = rig_new();
+	struct client a, b;
+
+	(void)state;
+	client_new(&a, 1, 1, 0);
+	client_write(&a, 30000);
+	send_cmd(r, CMD_ADD, a.s, 0, 0);
+	at(r, 0);
+	client_new(&b, 2, 2, 1);
+	client_write(&b, 4800);
+	send_cmd(r, CMD_ADD, b.s, 0, 0);
+	at(r, 100 * MS);
+	expect_pattern(r, 0, 0, 30000, 1, 0, 1);
+	expect_silence(r, 0, 30000, r->f.written);
+	expect_pattern(r, 1, 4800 + GUARD, 9600 + GUARD, 2, 0, 1);
+	stream_free(a.s);
+	stream_free(b.s);
 	rig_free(r);
 }
 
@@ -450,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_gap_is_an_underrun),
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_dry_stream_survives_a_rewind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
