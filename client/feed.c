@@ -14,14 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One byte down lulld's wake-up pipe (non-blocking: a full pipe already
- * holds wake-ups lulld has not read). */
+/* Wakes whoever waits on fd: lulld's wake-up pipe, or one of our own
+ * eventfds (which take exactly 8 bytes; a pipe takes them as well). Never
+ * blocks: a full pipe already holds wake-ups lulld has not read. */
 static void feed_signal(int fd)
 {
-	char one = 1;
+	uint64_t one = 1;
 
-	if (write(fd, &one, 1) < 0) {
-		/* EAGAIN: lulld is already being woken */
+	if (write(fd, &one, sizeof one) < 0) {
+		/* EAGAIN: already being woken */
 	}
 }
 
