@@ -8,7 +8,7 @@
  * WHAT (default scribble,flood,malformed,idle):
  *   scribble   random bytes over all of its stream's shared memory (header,
  *              ring indices, audio), then wild ring indices, over and over
- *   flood      writes its server eventfd in a tight loop, and saturates it
+ *   flood      writes its wake-up pipe to lulld in a tight loop, filling it
  *   malformed  short, oversized and mislabelled packets, unknown and
  *              server-only types, requests on stream ids it does not own,
  *              out-of-range values, file descriptors lulld did not ask for
@@ -242,6 +242,8 @@ static int h_stream(struct hostile *h, struct h_stream *s, float volume)
 		return -EPROTO;
 	*s = (struct h_stream){ .id = r.hdr.stream, .memfd = fds[0],
 				.efd_client = fds[1], .efd_server = fds[2] };
+	/* Flooding a full pipe must not block the flooder itself. */
+	fcntl(s->efd_server, F_SETFL, O_NONBLOCK);
 	return h_map(s);
 }
 
@@ -281,7 +283,7 @@ static void h_flood(struct hostile *h)
 	for (int i = 0; i < 1000; i++)
 		if (write(h->main.efd_server, &v, sizeof v) == (ssize_t)sizeof v)
 			h->st.flood_writes++;
-	/* A saturated counter: lulld's next read empties it. */
+	/* More than fits: the pipe stays full until lulld reads it. */
 	if (write(h->main.efd_server, &top, sizeof top) < 0 && errno != EAGAIN)
 		h->st.send_errors++;
 }

@@ -155,7 +155,7 @@ EXPECT="join:1 rewind:join join:2 rewind:join "
 if [ "$PAUSES" = 1 ]; then
 	EXPECT+="pause:2 rewind:pause resume:2 rewind:resume volume:2 rewind:volume "
 fi
-EXPECT+="drained:2 leave:2 rewind:leave drained:1 leave:1 rewind:leave "
+EXPECT+="drained:2 leave:2 drained:1 leave:1 "	# played out: nothing to rewind
 note "story: $STORY"
 if [ "$STORY" != "$EXPECT" ]; then
 	# What lulld did, for whoever reads the log.
@@ -187,9 +187,12 @@ assert all(e["ph"] == "C" and {"fill", "watermark", "target"} <= set(e["args"])
            for e in fill), "fill counter series"
 assert max(e["args"]["fill"] for e in fill) == 96000, "a full 2 s buffer"
 assert all(0 <= e["args"]["fill"] <= 96000 for e in fill), "fill within the buffer"
-assert all(e["args"]["watermark"] == 960 for e in fill), "watermark 20 ms"
+# The watermark adapts (it starts at 20 ms and never sits below twice
+# lulld's own wakeup lateness), but stays within half the buffer.
+assert all(0 < e["args"]["watermark"] <= 48000 for e in fill), "watermark in range"
 rw = [e["args"]["reason"] for e in ev if e["name"] == "rewind"]
-assert rw.count("join") == 2 and rw.count("leave") == 2, "rewind reasons %s" % rw
+# Both streams drain before they leave: nothing of theirs is left to rewind.
+assert rw.count("join") == 2 and rw.count("leave") == 0, "rewind reasons %s" % rw
 spans = sorted((e["ph"], e["id"]) for e in ev if e.get("cat") == "stream")
 assert spans == [("b", 1), ("b", 2), ("e", 1), ("e", 2)], "stream spans %s" % spans
 ts = [e["ts"] for e in ev if e["ph"] != "M"]
