@@ -514,14 +514,16 @@ static int64_t engine_report(struct engine *e, double rate)
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
 		stream_prune(s, e->hw);
-		stream_publish(s, e->heard, e->t_meas, rate, ratio);
+		stream_publish(s, e->heard, e->t_meas, ratio);
 		engine_signal(s);
 		if (s->dry && !s->pending && e->hw >= stream_mixed_end(s))
 			engine_gap(e, s);
 		if (s->dry && !s->pending)
 			engine_listen(e, s, 1);
-		if (s->pending && engine_deadline(e, s, rate) < next)
-			next = engine_deadline(e, s, rate);
+		if (s->pending) {
+			int64_t d = engine_deadline(e, s, rate);
+			next = d < next ? d : next;
+		}
 		if (s->draining) {
 			int64_t due = engine_drain_due(e, s, rate);
 			struct cmd ev = { .type = EVT_DRAINED, .s = s,
@@ -676,8 +678,6 @@ int engine_cycle(struct engine *e)
 			return err;
 		e->running = 1;
 	}
-	atomic_store(&e->stats.fill_target, (int64_t)in.target);
-	atomic_store(&e->stats.ppm_x1000, (int64_t)(smoother_ppm(&e->clock) * 1000));
 	engine_status(e, in.target);
 	due = engine_report(e, in.rate);
 	if (e->rewind_to != UINT64_MAX)	/* asked for meanwhile: soon */

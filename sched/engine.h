@@ -35,8 +35,6 @@ struct engine_cfg {
 
 struct engine_stats {
 	_Atomic uint64_t wakeups, rewinds, rewound, xruns, underruns;
-	_Atomic int64_t fill_target;
-	_Atomic int64_t ppm_x1000;
 };
 
 struct engine {

@@ -56,7 +56,7 @@ static void lulld_stats(const struct options *o, struct engine *e)
 		(unsigned long long)atomic_load(&e->stats.rewound),
 		(unsigned long long)atomic_load(&e->stats.xruns),
 		(unsigned long long)atomic_load(&e->stats.underruns),
-		atomic_load(&e->stats.ppm_x1000) / 1000.0);
+		smoother_ppm(&e->clock));	/* the audio thread has stopped */
 }
 
 /* -vv: the trace as text at exit. */

@@ -395,8 +395,7 @@ double stream_client_frame(const struct stream *s, uint64_t p, int *inside)
 	return stream_cache_to_client(s, (double)s->cache_r);
 }
 
-void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double rate,
-		    double ratio)
+void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double ratio)
 {
 	int inside;
 	double f = stream_client_frame(s, p, &inside);
@@ -404,7 +403,6 @@ void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double rate,
 
 	if (f < 0)
 		f = 0;
-	(void)rate;
 	shm_position_write(&s->hdr->pos, flags, (uint64_t)llround(f), t_ns,
 			   (uint64_t)llround(ratio * 1e6), s->latency_ns);
 }

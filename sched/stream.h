@@ -115,8 +115,7 @@ uint64_t stream_mixed_end(const struct stream *s);
 /* Whether the client's ring or the cache has audio not yet mixed. */
 int stream_has_data(struct stream *s);
 /* Publishes where the stream is heard: device frame p is heard at t_ns. */
-void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double rate,
-		    double ratio);
+void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double ratio);
 /* Client frame at device frame p, and whether p lies within mixed audio. */
 double stream_client_frame(const struct stream *s, uint64_t p, int *inside);
 /* Starts a drain: the stream ends with what the client has written. */
