@@ -3,7 +3,10 @@
  * Settings for timer scheduling: the whole buffer is ours to fill, the card
  * never wakes us (avail_min = buffer, period events off) and never starts
  * by itself (start_threshold = boundary); it stops on an empty buffer
- * (stop_threshold = buffer), so an underrun never replays stale audio. */
+ * (stop_threshold = buffer), so an underrun never replays stale audio.
+ * The capture side is the mirror image: it stops on a full buffer, so an
+ * overrun is reported rather than silently overwriting what we had not
+ * read. */
 #include "sched/device.h"
 
 #include <errno.h>
@@ -18,6 +21,7 @@ struct alsadev {
 	snd_pcm_t *pcm;
 	struct device_info info;
 	size_t frame_bytes;
+	int capture;
 };
 
 static int64_t alsadev_now(void)
@@ -43,7 +47,7 @@ static int alsadev_measure(void *p, struct device_meas *m)
 		return err;
 	/* The pointer was read somewhere in [t0, now]: take the middle. */
 	m->t_ns = t0 + (alsadev_now() - t0) / 2;
-	m->fill = (int64_t)a->info.buffer - avail;
+	m->fill = a->capture ? avail : (int64_t)a->info.buffer - avail;
 	m->delay = delay;
 	return 0;
 }
@@ -67,6 +71,33 @@ static long alsadev_write(void *p, const float *buf, size_t n)
 		dst = (uint8_t *)areas[0].addr + areas[0].first / 8 + off * a->frame_bytes;
 		fmt_from_float(a->info.fmt, buf + done * a->info.channels, dst,
 			       frames * a->info.channels);
+		c = snd_pcm_mmap_commit(a->pcm, off, frames);
+		if (c < 0)
+			return (long)c;
+		done += (size_t)c;
+	}
+	return (long)done;
+}
+
+static long alsadev_read(void *p, float *buf, size_t n)
+{
+	struct alsadev *a = p;
+	size_t done = 0;
+
+	while (done < n) {
+		const snd_pcm_channel_area_t *areas;
+		snd_pcm_uframes_t off, frames = n - done;
+		snd_pcm_sframes_t c;
+		const uint8_t *src;
+		int err = snd_pcm_mmap_begin(a->pcm, &areas, &off, &frames);
+
+		if (err < 0)
+			return err;
+		if (frames == 0)
+			break;
+		src = (const uint8_t *)areas[0].addr + areas[0].first / 8 + off * a->frame_bytes;
+		fmt_to_float(a->info.fmt, src, buf + done * a->info.channels,
+			     frames * a->info.channels);
 		c = snd_pcm_mmap_commit(a->pcm, off, frames);
 		if (c < 0)
 			return (long)c;
@@ -131,6 +162,7 @@ static void alsadev_close(void *p)
 static const struct device_ops alsadev_ops = {
 	.measure = alsadev_measure,
 	.write = alsadev_write,
+	.read = alsadev_read,
 	.rewind = alsadev_rewind,
 	.start = alsadev_start,
 	.recover = alsadev_recover,
@@ -188,7 +220,7 @@ static int alsadev_hw(struct alsadev *a, const struct device_cfg *cfg)
 	a->info = (struct device_info){
 		.rate = rate, .channels = channels, .fmt = (enum fmt)f,
 		.buffer = buffer, .period = period,
-		.can_rewind = 1,
+		.can_rewind = !a->capture,
 	};
 	a->frame_bytes = fmt_bytes(a->info.fmt) * channels;
 	return 0;
@@ -220,9 +252,12 @@ int device_open_alsa(struct device *d, const struct device_cfg *cfg)
 
 	if (!a)
 		return -ENOMEM;
-	err = snd_pcm_open(&a->pcm, cfg->name, SND_PCM_STREAM_PLAYBACK, 0);
+	a->capture = cfg->capture;
+	err = snd_pcm_open(&a->pcm, cfg->name, cfg->capture ? SND_PCM_STREAM_CAPTURE :
+			   SND_PCM_STREAM_PLAYBACK, 0);
 	if (err < 0) {
-		fprintf(stderr, "lulld: cannot open %s: %s\n", cfg->name, snd_strerror(err));
+		fprintf(stderr, "lulld: cannot open %s for %s: %s\n", cfg->name,
+			cfg->capture ? "capture" : "playback", snd_strerror(err));
 		free(a);
 		return err;
 	}
@@ -232,8 +267,8 @@ int device_open_alsa(struct device *d, const struct device_cfg *cfg)
 	if (!err)
 		err = snd_pcm_prepare(a->pcm);
 	if (err < 0) {
-		fprintf(stderr, "lulld: cannot configure %s: %s\n", cfg->name,
-			snd_strerror(err));
+		fprintf(stderr, "lulld: cannot configure %s for %s: %s\n", cfg->name,
+			cfg->capture ? "capture" : "playback", snd_strerror(err));
 		snd_pcm_close(a->pcm);
 		free(a);
 		return err;

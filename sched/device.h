@@ -1,14 +1,21 @@
-/* The sound card as the audio thread sees it, behind an ops table so the
+/* The sound card as the audio threads see it, behind an ops table so the
  * engine and its tests can run on a fake card without ALSA.
  *
- * Positions: the engine counts `written` device frames; the device reports
+ * Playback: the engine counts `written` device frames; the device reports
  * how many of them are still in the hardware buffer (fill) and how long
  * until a frame written now is heard (delay = fill + FIFO).
  *
  *       played by DMA        fill (in the ring)
  *   ----------------------|=====================|-------------
  *                         hw                    written
- *   rewindable = fill - safeguard: frames we may take back. */
+ *   rewindable = fill - safeguard: frames we may take back.
+ *
+ * Capture: fill is what the DMA has captured and we have not read yet, and
+ * delay = fill + FIFO: how long ago the oldest unread frame was sampled.
+ *
+ *        read by us          fill (captured)
+ *   ----------------------|=====================|-------------
+ *                         read                  hw (DMA) */
 #ifndef LULL_DEVICE_H
 #define LULL_DEVICE_H
 
@@ -36,8 +43,11 @@ struct device_ops {
 	/* hwsync and read fill/delay; -EPIPE on an xrun. */
 	int (*measure)(void *dev, struct device_meas *m);
 	/* Writes n frames of interleaved float (converted to the card's
-	 * format); returns frames written or -errno. */
+	 * format); returns frames written or -errno. Playback only. */
 	long (*write)(void *dev, const float *buf, size_t n);
+	/* Reads up to n captured frames as interleaved float; returns frames
+	 * read or -errno. Capture only. */
+	long (*read)(void *dev, float *buf, size_t n);
 	/* Takes back up to n frames (already clamped by the caller); returns
 	 * what the card really took back, or -errno. */
 	long (*rewind)(void *dev, size_t n);
@@ -61,10 +71,12 @@ struct device_cfg {
 	unsigned rate, channels;
 	int fmt;		/* enum fmt, or -1: best the card offers */
 	unsigned buffer_ms;
+	int capture;		/* open the capture side */
 };
 
-/* Opens an ALSA PCM for timer-scheduled playback: mmap, one big buffer,
- * no period wakeups, started by hand. Logs once what went wrong. */
+/* Opens an ALSA PCM for timer-scheduled playback or capture: mmap, one
+ * big buffer, no period wakeups, started by hand. Logs once what went
+ * wrong. */
 int device_open_alsa(struct device *d, const struct device_cfg *cfg);
 
 #endif
