@@ -72,7 +72,8 @@ LULLTOP        := $(BUILD)/lull-top
 LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o \
               $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o $(OBJ)/sched/planner.o \
               $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o $(OBJ)/sched/alsadev.o \
-              $(OBJ)/sched/watermark.o \
+              $(OBJ)/sched/watermark.o $(OBJ)/sched/capture.o \
+              $(OBJ)/sched/recstream.o $(OBJ)/sched/link.o \
               $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
 LULLD      := $(BUILD)/lulld
 

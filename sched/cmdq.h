@@ -10,6 +10,7 @@
 #define CMDQ_SIZE 256
 
 struct stream;
+struct recstream;
 
 enum cmd_type {
 	CMD_ADD = 1,	/* control -> audio: start mixing s */
@@ -25,7 +26,10 @@ enum cmd_type {
 struct cmd {
 	uint32_t type;
 	uint32_t token;
-	struct stream *s;
+	union {
+		struct stream *s;	/* the playback engine's */
+		struct recstream *r;	/* the capture engine's */
+	};
 	float value;
 };
 

@@ -73,6 +73,54 @@ static void lulld_dump_trace(const struct options *o, struct engine *e)
 			trace_type_name(ev.type), (long long)ev.a, (long long)ev.b, ev.c);
 }
 
+/* Recording is optional: without a capture device lulld still plays. */
+static struct capture *lulld_capture(const struct options *o,
+				     const struct device_cfg *play)
+{
+	struct device_cfg dc = *play;
+	struct capture *c;
+	struct device dev;
+
+	if (!strcmp(o->capture_device, "none"))
+		return NULL;
+	if (o->capture_device[0])
+		dc.name = o->capture_device;
+	dc.capture = 1;
+	if (device_open_alsa(&dev, &dc) < 0) {
+		fprintf(stderr, "lulld: recording is off\n");
+		return NULL;
+	}
+	if (!(c = calloc(1, sizeof *c))) {
+		dev.ops->close(dev.dev);
+		return NULL;
+	}
+	if (capture_init(c, &dev, o->realtime) || capture_start(c)) {
+		fprintf(stderr, "lulld: cannot start the capture thread; recording is off\n");
+		capture_fini(c);
+		free(c);
+		return NULL;
+	}
+	if (o->verbose >= 0)
+		fprintf(stderr, "lulld: capture %s: %u Hz, %u channels, %s, buffer %llu "
+			"frames\n", dev.info.name, dev.info.rate, dev.info.channels,
+			fmt_name(dev.info.fmt), (unsigned long long)dev.info.buffer);
+	return c;
+}
+
+static void lulld_capture_free(const struct options *o, struct capture *c)
+{
+	if (!c)
+		return;
+	capture_stop(c);
+	if (o->verbose >= 0)
+		fprintf(stderr, "lulld: capture: %llu wakeups, %llu frames, %llu overruns\n",
+			(unsigned long long)atomic_load(&c->stats.wakeups),
+			(unsigned long long)atomic_load(&c->stats.frames),
+			(unsigned long long)atomic_load(&c->stats.xruns));
+	capture_fini(c);
+	free(c);
+}
+
 static int lulld_signals(void)
 {
 	sigset_t set;
@@ -96,6 +144,7 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 	};
 	struct engine_cfg ec = { .realtime = o->realtime };
 	struct server *sv;
+	struct capture *cap;
 	struct device dev;
 	int err = e ? server_new(&sv, path, e) : -ENOMEM;
 
@@ -124,11 +173,16 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 		return 1;
 	}
 	lulld_print(o, &dev.info, &ec, path);
+	cap = lulld_capture(o, &dc);
+	server_set_capture(sv, cap);
 	err = server_run(sv, stop_fd);
 	engine_stop(e);
+	if (cap)
+		capture_stop(cap);
 	lulld_stats(o, e);
 	lulld_dump_trace(o, e);
 	server_free(sv);
+	lulld_capture_free(o, cap);
 	engine_fini(e);
 	free(e);
 	return err ? 1 : 0;

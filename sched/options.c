@@ -15,6 +15,8 @@
 static const char options_usage[] =
 "usage: lulld [options]\n"
 "  -d, --device PCM        ALSA playback device (default \"default\")\n"
+"  -D, --capture-device PCM  ALSA capture device (default: the playback\n"
+"                          device; \"none\": no recording)\n"
 "  -r, --rate HZ           card sample rate (default 48000)\n"
 "  -c, --channels N        card channels (default 2)\n"
 "  -f, --format FMT        s16, s24, s32, float or best (default best)\n"
@@ -74,6 +76,8 @@ static int options_set(struct options *o, const char *key, const char *v)
 {
 	if (!strcmp(key, "device"))
 		return options_copy(o->device, sizeof o->device, v);
+	if (!strcmp(key, "capture-device"))
+		return options_copy(o->capture_device, sizeof o->capture_device, v);
 	if (!strcmp(key, "rate"))
 		return options_uint(v, 8000, 384000, &o->rate);
 	if (!strcmp(key, "channels"))
@@ -124,6 +128,7 @@ static int options_file(struct options *o, const char *path)
 
 static const struct option options_long[] = {
 	{ "device", required_argument, NULL, 'd' },
+	{ "capture-device", required_argument, NULL, 'D' },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "channels", required_argument, NULL, 'c' },
 	{ "format", required_argument, NULL, 'f' },
@@ -191,7 +196,7 @@ int options_parse(struct options *o, int argc, char **argv)
 	if (options_find_config(o, argc, argv))
 		return -EINVAL;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:r:c:f:b:w:g:i:s:C:vqhV",
+	while ((c = getopt_long(argc, argv, "d:D:r:c:f:b:w:g:i:s:C:vqhV",
 				options_long, NULL)) != -1) {
 		if (c == '?') {
 			fputs("Try 'lulld --help'.\n", stderr);

@@ -5,6 +5,7 @@
 
 struct options {
 	char device[256];
+	char capture_device[256];	/* empty: device; "none": no capture */
 	unsigned rate, channels;
 	int format;		/* enum fmt, -1: the best the card offers */
 	unsigned buffer_ms;

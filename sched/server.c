@@ -12,6 +12,8 @@
 
 #include "ipc/proto.h"
 #include "ipc/sock.h"
+#include "sched/capture.h"
+#include "sched/recstream.h"
 #include "sched/stream.h"
 
 #define SERVER_MAX_CLIENTS 128
@@ -20,9 +22,12 @@
 
 struct client;
 
-/* A stream as the control thread tracks it. */
+/* A stream as the control thread tracks it: playback (s, on the engine)
+ * or capture (r, on the capture thread). */
 struct slot {
+	uint32_t id;
 	struct stream *s;
+	struct recstream *r;
 	struct client *c;	/* NULL once its client has gone */
 	uint32_t close_seq;
 	int closing;
@@ -41,6 +46,7 @@ struct client {
 
 struct server {
 	struct engine *e;
+	struct capture *cap;	/* NULL: no capture device */
 	int lfd;
 	char path[108];
 	struct client *clients;
@@ -75,11 +81,11 @@ static void server_reply(struct client *c, const struct proto_hdr *req,
 	server_send(c, &r, sizeof r, NULL, 0);
 }
 
-static void server_push(struct server *sv, const struct cmd *c)
+static void server_push(struct cmdq *q, const struct cmd *c)
 {
-	/* The audio thread empties its queue every cycle; a full queue only
-	 * means it is busy for a moment. */
-	while (cmdq_push(&sv->e->in, c) == -EAGAIN) {
+	/* The audio threads empty their queues every cycle; a full queue
+	 * only means one is busy for a moment. */
+	while (cmdq_push(q, c) == -EAGAIN) {
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
 	}
@@ -88,7 +94,7 @@ static void server_push(struct server *sv, const struct cmd *c)
 static struct slot *server_slot(struct server *sv, struct client *c, uint32_t id)
 {
 	for (struct slot *sl = sv->slots; sl; sl = sl->next)
-		if (sl->c == c && sl->s->id == id && !sl->closing)
+		if (sl->c == c && sl->id == id && !sl->closing)
 			return sl;
 	return NULL;
 }
@@ -115,10 +121,12 @@ static void on_hello(struct server *sv, struct client *c, const void *msg)
 	server_send(c, &w, sizeof w, NULL, 0);
 }
 
-static int server_check_new(const struct proto_stream_new *m)
+static int server_check_new(const struct server *sv, const struct proto_stream_new *m)
 {
-	if (m->direction != PROTO_PLAYBACK)
-		return -ENOTSUP;
+	if (m->direction != PROTO_PLAYBACK && m->direction != PROTO_CAPTURE)
+		return -EINVAL;
+	if (m->direction == PROTO_CAPTURE && !sv->cap)
+		return -ENODEV;
 	if (m->rate < 1000 || m->rate > 384000 || m->channels < 1 ||
 	    m->channels > 8 || m->format > PROTO_FLOAT)
 		return -EINVAL;
@@ -126,6 +134,13 @@ static int server_check_new(const struct proto_stream_new *m)
 	    m->volume < 0 || m->volume > 4)
 		return -EINVAL;
 	return 0;
+}
+
+static void server_name_stream(struct stream *s, const struct client *c)
+{
+	s->pid = c->pid;
+	memcpy(s->name, c->name, sizeof s->name);
+	s->name[sizeof s->name - 1] = 0;
 }
 
 static int server_make(struct server *sv, const struct client *c,
@@ -140,21 +155,110 @@ static int server_make(struct server *sv, const struct client *c,
 		.dev_rate = d->rate, .dev_channels = d->channels,
 		.dev_buffer = d->buffer, .watermark = sv->e->cfg.watermark,
 	};
-	int err = server_check_new(m);
+	int err = stream_new(out, &cfg);
+
+	if (!err)
+		server_name_stream(*out, c);
+	return err;
+}
+
+static int server_make_rec(struct server *sv, const struct client *c,
+			   const struct proto_stream_new *m, struct recstream **out)
+{
+	const struct device_info *d = &sv->cap->dev.info;
+	struct recstream_cfg cfg = {
+		.id = ++sv->next_id, .rate = m->rate, .channels = m->channels,
+		.fmt = (enum fmt)m->format, .volume = m->volume,
+		.paused = !!(m->flags & PROTO_START_PAUSED),
+		.latency_ns = (uint64_t)m->latency_us * 1000,
+		.dev_rate = d->rate, .dev_channels = d->channels,
+		.dev_buffer = d->buffer,
+	};
+	int err = recstream_new(out, &cfg);
+
+	if (!err) {
+		(*out)->pid = c->pid;
+		memcpy((*out)->name, c->name, sizeof (*out)->name);
+		(*out)->name[sizeof (*out)->name - 1] = 0;
+	}
+	return err;
+}
+
+static int server_new_play(struct server *sv, struct client *c,
+			   const struct proto_stream_new *m, struct slot *sl,
+			   struct proto_stream_made *r)
+{
+	struct cmd add = { .type = CMD_ADD };
+	struct stream *s;
+	int err = server_make(sv, c, m, &s);
+
+	if (err)
+		return err;
+	sl->id = s->id;
+	sl->s = s;
+	r->ring_frames = (uint32_t)s->ring_frames;
+	r->shm_bytes = s->shm_bytes;
+	r->latency_us = (uint32_t)(s->latency_ns / 1000);
+	r->request_frames = (uint32_t)s->request_frames;
+	/* The audio thread first, so it is listening when the client's
+	 * first write arrives. */
+	add.s = s;
+	server_push(&sv->e->in, &add);
+	return 0;
+}
+
+static int server_new_rec(struct server *sv, struct client *c,
+			  const struct proto_stream_new *m, struct slot *sl,
+			  struct proto_stream_made *r)
+{
+	struct cmd add = { .type = CMD_ADD };
+	struct recstream *rs;
+	int err = server_make_rec(sv, c, m, &rs);
+
+	if (err)
+		return err;
+	sl->id = rs->id;
+	sl->r = rs;
+	r->ring_frames = (uint32_t)rs->ring_frames;
+	r->shm_bytes = rs->link.bytes;
+	r->latency_us = (uint32_t)(rs->latency_ns / 1000);
+	r->request_frames = (uint32_t)rs->request_frames;
+	add.r = rs;
+	server_push(&sv->cap->in, &add);
+	return 0;
+}
+
+static int server_may_add(const struct server *sv, const struct client *c,
+			  const struct proto_stream_new *m)
+{
+	int err = server_check_new(sv, m);
 
 	if (!err && (sv->nslots >= SERVER_MAX_STREAMS ||
 		     c->nstreams >= SERVER_CLIENT_STREAMS))
 		err = -EMFILE;
-	if (!err)
-		err = stream_new(out, &cfg);
 	return err;
 }
 
-static void server_name_stream(struct stream *s, const struct client *c)
+/* The client's ends of the stream's memfd and pipes go with the reply;
+ * lulld keeps only its own. */
+static void server_send_made(struct client *c, struct proto_stream_made *r,
+			     struct slot *sl)
 {
-	s->pid = c->pid;
-	memcpy(s->name, c->name, sizeof s->name);
-	s->name[sizeof s->name - 1] = 0;
+	int fds[3];
+
+	if (sl->s) {
+		fds[0] = sl->s->memfd;
+		fds[1] = sl->s->peer_client;
+		fds[2] = sl->s->peer_server;
+	} else {
+		link_peer_fds(&sl->r->link, fds);
+	}
+	r->hdr.stream = sl->id;
+	server_send(c, r, sizeof *r, fds, 3);
+	if (sl->s)
+		stream_forget_peer(sl->s);
+	else
+		link_forget_peer(&sl->r->link);
 }
 
 static void on_stream_new(struct server *sv, struct client *c, const void *msg)
@@ -163,41 +267,43 @@ static void on_stream_new(struct server *sv, struct client *c, const void *msg)
 	struct proto_stream_made r = {
 		.hdr = { .length = sizeof r, .type = PROTO_STREAM_MADE, .seq = m->hdr.seq },
 	};
-	struct stream *s = NULL;
 	struct slot *sl = NULL;
-	struct cmd add = { .type = CMD_ADD };
-	int err = server_make(sv, c, m, &s);
+	int err = server_may_add(sv, c, m);
 
-	if (!err && !(sl = calloc(1, sizeof *sl))) {
-		stream_free(s);
+	if (!err && !(sl = calloc(1, sizeof *sl)))
 		err = -ENOMEM;
-	}
-	r.result = err;
+	if (!err)
+		err = m->direction == PROTO_CAPTURE ? server_new_rec(sv, c, m, sl, &r) :
+		      server_new_play(sv, c, m, sl, &r);
 	if (err) {
+		free(sl);
+		r.result = err;
 		server_send(c, &r, sizeof r, NULL, 0);
 		return;
 	}
-	server_name_stream(s, c);
-	*sl = (struct slot){ .s = s, .c = c, .next = sv->slots };
+	*sl = (struct slot){ .id = sl->id, .s = sl->s, .r = sl->r, .c = c,
+			     .next = sv->slots };
 	sv->slots = sl;
 	sv->nslots++;
 	c->nstreams++;
-	r.hdr.stream = s->id;
-	r.ring_frames = (uint32_t)s->ring_frames;
-	r.shm_bytes = s->shm_bytes;
-	r.latency_us = (uint32_t)(s->latency_ns / 1000);
-	r.request_frames = (uint32_t)s->request_frames;
-	/* The audio thread first, so it is listening when the client's
-	 * first write arrives. */
-	add.s = s;
-	server_push(sv, &add);
-	server_send(c, &r, sizeof r,
-		    (int[]){ s->memfd, s->peer_client, s->peer_server }, 3);
-	stream_forget_peer(s);
+	server_send_made(c, &r, sl);
+}
+
+/* A command for the thread that holds the slot's stream. */
+static void server_push_to(struct server *sv, struct slot *sl, struct cmd *cmd)
+{
+	if (sl->r) {
+		cmd->r = sl->r;
+		server_push(&sv->cap->in, cmd);
+	} else {
+		cmd->s = sl->s;
+		server_push(&sv->e->in, cmd);
+	}
 }
 
 /* Start, pause, resume, volume and drain go to the audio thread as they
- * are; the first three are answered at once. */
+ * are; the first three are answered at once, a capture stream's drain
+ * too. */
 static void server_stream_cmd(struct server *sv, struct client *c,
 			      const struct proto_hdr *h, uint32_t type, float v)
 {
@@ -208,8 +314,11 @@ static void server_stream_cmd(struct server *sv, struct client *c,
 		server_reply(c, h, -ENOENT);
 		return;
 	}
-	cmd.s = sl->s;
-	server_push(sv, &cmd);
+	if (sl->r && type == CMD_DRAIN) {
+		server_reply(c, h, 0);	/* nothing to play out */
+		return;
+	}
+	server_push_to(sv, sl, &cmd);
 	if (type != CMD_DRAIN)
 		server_reply(c, h, 0);
 }
@@ -249,10 +358,10 @@ static void on_volume(struct server *sv, struct client *c, const void *msg)
  * when the audio thread hands it back. */
 static void server_remove(struct server *sv, struct slot *sl)
 {
-	struct cmd rm = { .type = CMD_REMOVE, .s = sl->s };
+	struct cmd rm = { .type = CMD_REMOVE };
 
 	sl->closing = 1;
-	server_push(sv, &rm);
+	server_push_to(sv, sl, &rm);
 }
 
 static void on_close(struct server *sv, struct client *c, const void *msg)
@@ -369,11 +478,12 @@ static void server_accept(struct server *sv)
 
 /* --- streams coming back from the audio thread --------------------------------- */
 
-static struct slot *server_unlink(struct server *sv, struct stream *s)
+static struct slot *server_unlink(struct server *sv, const struct stream *s,
+				  const struct recstream *r)
 {
 	for (struct slot **pp = &sv->slots; *pp; pp = &(*pp)->next) {
 		struct slot *sl = *pp;
-		if (sl->s == s) {
+		if ((s && sl->s == s) || (r && sl->r == r)) {
 			*pp = sl->next;
 			sv->nslots--;
 			return sl;
@@ -382,18 +492,25 @@ static struct slot *server_unlink(struct server *sv, struct stream *s)
 	return NULL;
 }
 
-static void server_removed(struct server *sv, struct stream *s)
+static void server_free_slot(struct slot *sl)
 {
-	struct slot *sl = server_unlink(sv, s);
-	struct proto_hdr h = { .type = PROTO_STREAM_CLOSE, .stream = s->id };
+	stream_free(sl->s);
+	recstream_free(sl->r);
+	free(sl);
+}
 
-	if (sl && sl->c) {
+/* An audio thread has handed a stream back: it may be freed, and its
+ * close answered. */
+static void server_removed(struct slot *sl)
+{
+	struct proto_hdr h = { .type = PROTO_STREAM_CLOSE, .stream = sl->id };
+
+	if (sl->c) {
 		h.seq = sl->close_seq;
 		server_reply(sl->c, &h, 0);
 		sl->c->nstreams--;
 	}
-	stream_free(s);
-	free(sl);
+	server_free_slot(sl);
 }
 
 static void server_drained(struct server *sv, struct stream *s, uint32_t token)
@@ -411,16 +528,28 @@ static void server_events(struct server *sv)
 
 	cmdq_ack(&sv->e->out);
 	while (cmdq_pop(&sv->e->out, &c) == 0) {
-		if (c.type == EVT_REMOVED)
-			server_removed(sv, c.s);
+		struct slot *sl;
+		if (c.type == EVT_REMOVED && (sl = server_unlink(sv, c.s, NULL)))
+			server_removed(sl);
 		else if (c.type == EVT_DRAINED)
 			server_drained(sv, c.s, c.token);
 	}
 }
 
+static void server_capture_events(struct server *sv)
+{
+	struct cmd c;
+	struct slot *sl;
+
+	cmdq_ack(&sv->cap->out);
+	while (cmdq_pop(&sv->cap->out, &c) == 0)
+		if (c.type == EVT_REMOVED && (sl = server_unlink(sv, NULL, c.r)))
+			server_removed(sl);
+}
+
 /* --- the loop ------------------------------------------------------------------ */
 
-enum { PFD_STOP, PFD_LISTEN, PFD_EVENTS, PFD_CLIENTS };
+enum { PFD_STOP, PFD_LISTEN, PFD_EVENTS, PFD_CAPTURE, PFD_CLIENTS };
 
 static unsigned server_pollset(struct server *sv, struct pollfd *p, int stop_fd,
 			       struct client **who)
@@ -430,6 +559,8 @@ static unsigned server_pollset(struct server *sv, struct pollfd *p, int stop_fd,
 	p[PFD_STOP] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
 	p[PFD_LISTEN] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
 	p[PFD_EVENTS] = (struct pollfd){ .fd = sv->e->out.efd, .events = POLLIN };
+	p[PFD_CAPTURE] = (struct pollfd){ .fd = sv->cap ? sv->cap->out.efd : -1,
+					  .events = POLLIN };
 	for (struct client *c = sv->clients; c; c = c->next) {
 		who[n] = c;
 		p[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
@@ -466,10 +597,17 @@ int server_run(struct server *sv, int stop_fd)
 			return 0;
 		if (p[PFD_EVENTS].revents)
 			server_events(sv);
+		if (p[PFD_CAPTURE].revents)
+			server_capture_events(sv);
 		server_clients(sv, p, n, who);
 		if (p[PFD_LISTEN].revents)
 			server_accept(sv);
 	}
+}
+
+void server_set_capture(struct server *sv, struct capture *cap)
+{
+	sv->cap = cap;
 }
 
 int server_new(struct server **out, const char *path, struct engine *e)
@@ -498,8 +636,7 @@ void server_free(struct server *sv)
 	while (sv->slots) {
 		struct slot *sl = sv->slots;
 		sv->slots = sl->next;
-		stream_free(sl->s);
-		free(sl);
+		server_free_slot(sl);
 	}
 	while (sv->clients) {
 		struct client *c = sv->clients;

@@ -4,6 +4,7 @@
 #ifndef LULL_SERVER_H
 #define LULL_SERVER_H
 
+#include "sched/capture.h"
 #include "sched/engine.h"
 
 struct server;
@@ -11,6 +12,8 @@ struct server;
 /* path: where to listen. Returns 0 or -errno (-EADDRINUSE: another lulld
  * is serving there). */
 int server_new(struct server **out, const char *path, struct engine *e);
+/* Capture streams go to cap (not set: they are refused with -ENODEV). */
+void server_set_capture(struct server *sv, struct capture *cap);
 /* Serves until SIGINT/SIGTERM (blocked by the caller, read via stop_fd). */
 int server_run(struct server *s, int stop_fd);
 /* After the engine's thread has stopped. */

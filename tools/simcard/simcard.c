@@ -747,7 +747,21 @@ static int simcard_constrain(snd_pcm_ioplug_t *io)
 	return err;
 }
 
-static int simcard_new(struct simcard **out, snd_config_t *conf)
+/* The default event log is OUT.events for the playback side and
+ * OUT.capture.events for the capture side: a server opens both sides of
+ * one card with the same arguments, and each keeps its own log. */
+static char *simcard_events_path(const char *out, int capture)
+{
+	const char *ext = capture ? ".capture.events" : ".events";
+	size_t n = strlen(out) + strlen(ext) + 1;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s%s", out, ext);
+	return p;
+}
+
+static int simcard_new(struct simcard **out, snd_config_t *conf, int capture)
 {
 	struct simcard *sc = calloc(1, sizeof *sc);
 	const char *events;
@@ -766,10 +780,7 @@ static int simcard_new(struct simcard **out, snd_config_t *conf)
 	events = sc->opt.events;
 	err = sc->timerfd < 0 ? -errno : 0;
 	if (!err && !events && sc->opt.out) {
-		size_t n = strlen(sc->opt.out) + sizeof ".events";
-		sc->opt.events = malloc(n);
-		if (sc->opt.events)
-			snprintf(sc->opt.events, n, "%s.events", sc->opt.out);
+		sc->opt.events = simcard_events_path(sc->opt.out, capture);
 		events = sc->opt.events;
 	}
 	if (!err)
@@ -796,7 +807,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(lullsim)
 	int err;
 
 	(void)root;
-	err = simcard_new(&sc, conf);
+	err = simcard_new(&sc, conf, stream == SND_PCM_STREAM_CAPTURE);
 	if (err)
 		return err;
 	sc->io.version = SND_PCM_IOPLUG_VERSION;

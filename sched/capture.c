@@ -1,0 +1,333 @@
+/* lulld's capture thread. See capture.h.
+ *
+ * One cycle, on every wakeup:
+ *
+ *   measure   hwsync: fill (captured, not yet read) and delay
+ *   read      everything captured, handed to every stream in chunks
+ *   publish   each stream's ring position and the time it was sampled
+ *   plan      sleep until the fill reaches the smallest period wanted
+ *
+ * Positions are counts of device frames read since lulld started; the
+ * card's own counter restarts with each start, ours does not:
+ *
+ *          read (ours)         hw = read + fill        adc = read + delay
+ *   -------|===================|-----------------------|------>
+ *          <- captured unread->|<- in the card's FIFO ->|
+ *
+ * Device frame adc was at the ADC at t_meas; any frame k was sampled at
+ * t_meas + (k - adc) / rate (on the card's clock). */
+#include "sched/capture.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched/planner.h"
+
+#define EPOLL_TIMER 0
+#define EPOLL_CMDQ 1
+
+static int64_t capture_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --- streams ----------------------------------------------------------------- */
+
+static void capture_add(struct capture *c, struct recstream *r)
+{
+	if (c->nstreams < CAPTURE_MAX_STREAMS)	/* the control thread never
+						 * sends more */
+		c->streams[c->nstreams++] = r;
+}
+
+static void capture_remove(struct capture *c, struct recstream *r)
+{
+	struct cmd ev = { .type = EVT_REMOVED, .r = r };
+
+	for (unsigned i = 0; i < c->nstreams; i++) {
+		if (c->streams[i] == r) {
+			c->streams[i] = c->streams[--c->nstreams];
+			break;
+		}
+	}
+	cmdq_push(&c->out, &ev);
+}
+
+static void capture_command(struct capture *c, const struct cmd *m)
+{
+	switch (m->type) {
+	case CMD_ADD:
+		capture_add(c, m->r);
+		break;
+	case CMD_REMOVE:
+		capture_remove(c, m->r);
+		break;
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		m->r->paused = m->type == CMD_PAUSE;
+		break;
+	case CMD_VOLUME:
+		m->r->gain = m->value;
+		break;
+	}
+}
+
+void capture_commands(struct capture *c)
+{
+	struct cmd m;
+
+	cmdq_ack(&c->in);
+	while (cmdq_pop(&c->in, &m) == 0)
+		capture_command(c, &m);
+}
+
+/* --- the card ---------------------------------------------------------------- */
+
+/* Device frames until the most impatient recording stream wants its
+ * audio; 0 when nobody records. */
+static uint64_t capture_period(const struct capture *c)
+{
+	uint64_t p = 0;
+
+	for (unsigned i = 0; i < c->nstreams; i++) {
+		const struct recstream *r = c->streams[i];
+		if (!r->paused && (!p || r->period < p))
+			p = r->period;
+	}
+	return p;
+}
+
+static void capture_arm(struct capture *c, int64_t t)
+{
+	struct itimerspec its = { 0 };
+
+	c->planned = t;
+	if (t > 0) {
+		its.it_value.tv_sec = t / 1000000000;
+		its.it_value.tv_nsec = t % 1000000000;
+	}
+	/* t == 0 disarms. */
+	timerfd_settime(c->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static int capture_begin(struct capture *c)
+{
+	int err = c->dev.ops->start(c->dev.dev);
+
+	if (err)
+		return err;
+	c->running = 1;
+	smoother_reset(&c->clock);
+	return 0;
+}
+
+/* Nobody records: the card stops, nothing wakes us. */
+static void capture_end(struct capture *c)
+{
+	if (c->running)
+		c->dev.ops->stop(c->dev.dev);
+	c->running = 0;
+	capture_arm(c, 0);
+}
+
+/* An overrun (the card's buffer filled up) or a suspend: what it held is
+ * lost for everyone alike; the card starts again, empty. */
+static int capture_recover(struct capture *c, int err)
+{
+	atomic_fetch_add(&c->stats.xruns, 1);
+	c->running = 0;
+	err = c->dev.ops->recover(c->dev.dev, err);
+	return err ? err : capture_begin(c);
+}
+
+static int capture_measure(struct capture *c, int64_t *fill)
+{
+	struct device_meas m;
+	int err = c->dev.ops->measure(c->dev.dev, &m);
+
+	if (err == -EPIPE || err == -ESTRPIPE) {
+		if ((err = capture_recover(c, err)))
+			return err;
+		err = c->dev.ops->measure(c->dev.dev, &m);
+	}
+	if (err)
+		return err;
+	/* Never believe more than the buffer, nor less than nothing. */
+	if (m.fill < 0)
+		m.fill = 0;
+	if ((uint64_t)m.fill > c->dev.info.buffer)
+		m.fill = (int64_t)c->dev.info.buffer;
+	if (m.delay < m.fill)
+		m.delay = m.fill;
+	c->t_meas = m.t_ns;
+	c->adc = c->read + (uint64_t)m.delay;
+	smoother_put(&c->clock, m.t_ns, c->read + (uint64_t)m.fill);
+	*fill = m.fill;
+	return 0;
+}
+
+/* Everything captured, to every stream, a chunk at a time. */
+static int capture_read(struct capture *c, int64_t fill)
+{
+	while (fill > 0) {
+		size_t n = fill < RECSTREAM_CHUNK ? (size_t)fill : RECSTREAM_CHUNK;
+		long got = c->dev.ops->read(c->dev.dev, c->buf, n);
+
+		if (got < 0)
+			return (int)got;
+		if (got == 0)
+			break;
+		for (unsigned i = 0; i < c->nstreams; i++)
+			recstream_put(c->streams[i], c->buf, (size_t)got, c->read);
+		c->read += (uint64_t)got;
+		fill -= got;
+		atomic_fetch_add(&c->stats.frames, (uint64_t)got);
+	}
+	return 0;
+}
+
+/* One cycle; see the top of the file. */
+int capture_cycle(struct capture *c)
+{
+	uint64_t period = capture_period(c);
+	double rate;
+	int64_t fill;
+	int err;
+
+	if (!period) {
+		capture_end(c);
+		return 0;
+	}
+	if (!c->running && (err = capture_begin(c)))
+		return err;
+	if ((err = capture_measure(c, &fill)) || (err = capture_read(c, fill)))
+		return err;
+	rate = smoother_rate(&c->clock);
+	for (unsigned i = 0; i < c->nstreams; i++)
+		recstream_publish(c->streams[i], c->adc, c->t_meas, c->dev.info.rate,
+				  rate / c->dev.info.rate);
+	/* Everything captured up to t_meas has been read: the next delivery
+	 * is due when `period` more frames have come in. */
+	capture_arm(c, planner_time_after(c->t_meas, (double)period, rate));
+	return 0;
+}
+
+/* --- the thread ------------------------------------------------------------------ */
+
+static void capture_events(struct capture *c, const struct epoll_event *ev, int n)
+{
+	uint64_t v;
+
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u64 == EPOLL_TIMER) {
+			if (read(c->timerfd, &v, sizeof v) < 0)
+				continue;	/* re-armed meanwhile */
+		} else {
+			capture_commands(c);
+		}
+	}
+}
+
+static void capture_try_realtime(struct capture *c)
+{
+	struct sched_param p = { .sched_priority = 20 };
+
+	c->rt = c->realtime &&
+		pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+}
+
+static void *capture_main(void *arg)
+{
+	struct capture *c = arg;
+	struct epoll_event ev[4];
+
+	capture_try_realtime(c);
+	while (!atomic_load(&c->quit)) {
+		if (capture_cycle(c) < 0) {
+			/* A failing card: retry in 100 ms rather than spin. */
+			c->running = 0;
+			capture_arm(c, capture_now() + 100000000);
+		}
+		int n = epoll_wait(c->epfd, ev, 4, -1);
+		if (n <= 0)
+			continue;	/* EINTR: not a wakeup */
+		atomic_fetch_add(&c->stats.wakeups, 1);
+		capture_events(c, ev, n);
+	}
+	return NULL;
+}
+
+static int capture_epoll_add(struct capture *c, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int capture_init(struct capture *c, const struct device *dev, int realtime)
+{
+	int err;
+
+	memset(c, 0, sizeof *c);
+	c->in.efd = c->out.efd = -1;
+	c->dev = *dev;
+	c->realtime = realtime;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->epfd < 0 || c->timerfd < 0)
+		return -errno;
+	smoother_init(&c->clock, dev->info.rate);
+	if ((err = cmdq_init(&c->in)) || (err = cmdq_init(&c->out)))
+		return err;
+	if ((err = capture_epoll_add(c, c->timerfd, EPOLL_TIMER)) ||
+	    (err = capture_epoll_add(c, c->in.efd, EPOLL_CMDQ)))
+		return err;
+	return 0;
+}
+
+int capture_start(struct capture *c)
+{
+	int err = pthread_create(&c->thread, NULL, capture_main, c);
+
+	if (err)
+		return -err;
+	c->thread_on = 1;
+	return 0;
+}
+
+void capture_stop(struct capture *c)
+{
+	struct cmd wake = { 0 };	/* no command: just a wakeup */
+
+	if (c->thread_on) {
+		atomic_store(&c->quit, 1);
+		while (cmdq_push(&c->in, &wake) == -EAGAIN)
+			sched_yield();
+		pthread_join(c->thread, NULL);
+		c->thread_on = 0;
+	}
+}
+
+void capture_fini(struct capture *c)
+{
+	capture_stop(c);
+	if (c->running)
+		c->dev.ops->stop(c->dev.dev);
+	if (c->dev.ops)
+		c->dev.ops->close(c->dev.dev);
+	c->dev.ops = NULL;
+	cmdq_fini(&c->in);
+	cmdq_fini(&c->out);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	if (c->timerfd >= 0)
+		close(c->timerfd);
+}
