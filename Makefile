@@ -83,13 +83,17 @@ SERVER_TESTS := $(BUILD)/tests/test_ring $(BUILD)/tests/test_shm \
                 $(BUILD)/tests/test_sock $(BUILD)/tests/test_mix \
                 $(BUILD)/tests/test_resampler $(BUILD)/tests/test_smoother \
                 $(BUILD)/tests/test_planner $(BUILD)/tests/test_engine \
-                $(BUILD)/tests/test_client $(BUILD)/tests/test_watermark
+                $(BUILD)/tests/test_client $(BUILD)/tests/test_watermark \
+                $(BUILD)/tests/test_capture
 test_planner_OBJS   := $(OBJ)/sched/planner.o
 test_watermark_OBJS := $(OBJ)/sched/watermark.o
 test_client_OBJS    := $(LIBLULL_OBJS)
 test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o \
                        $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o \
                        $(OBJ)/sched/watermark.o \
+                       $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
+test_capture_OBJS   := $(OBJ)/sched/capture.o $(OBJ)/sched/recstream.o \
+                       $(OBJ)/sched/link.o $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o \
                        $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
 test_ring_OBJS      := $(OBJ)/ipc/ring.o
 test_shm_OBJS       := $(OBJ)/ipc/shm.o $(OBJ)/ipc/ring.o
