@@ -65,4 +65,6 @@ assert_ge "$xruns" 2 "capture xruns logged"
 # The card may log one last xrun that arecord, done, never read about.
 assert_between "$overruns" $((xruns - 1)) "$xruns" "overruns arecord reported"
 gaps=$(wavtool gaps "$REC" --freq 1000 | tail -1 || true)
-assert_eq "$(kv gaps "$gaps")" "$overruns" "discontinuities in the recording"
+# A restart that happens to land in phase with the sine (a whole number of
+# its 48-frame periods later) is no discontinuity anyone can see.
+assert_between "$(kv gaps "$gaps")" $((overruns - 1)) "$overruns" "discontinuities in the recording"
