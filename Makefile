@@ -51,12 +51,15 @@ DSP_OBJS := $(OBJ)/core/mix.o $(OBJ)/core/resampler.o $(OBJ)/core/smoother.o
 
 # --- liblull and the client tools --------------------------------------------
 LIBLULL_OBJS := $(OBJ)/client/lull.o $(OBJ)/client/conn.o $(OBJ)/client/stream.o \
-                $(OBJ)/client/feed.o $(IPC_OBJS)
+                $(OBJ)/client/feed.o $(OBJ)/client/worker.o \
+                $(OBJ)/client/capture.o $(OBJ)/client/duplex.o $(IPC_OBJS)
 LIBLULL_SO   := $(BUILD)/liblull.so.0
 $(LIBLULL_SO): LDFLAGS += -Wl,--version-script=client/lull.map -Wl,--no-undefined
 LIBLULL_PC   := $(BUILD)/lull.pc
 LULLPLAY_OBJS := $(OBJ)/tools/lull-play.o
 LULLPLAY     := $(BUILD)/lull-play
+LULLREC_OBJS := $(OBJ)/tools/lull-rec.o
+LULLREC      := $(BUILD)/lull-rec
 
 # --- latency tools: lull-trace and lull-top, readers of lulld's monitor ------
 LULLTRACE_OBJS := $(OBJ)/tools/lull-trace.o $(OBJ)/tools/tracerec.o \
@@ -78,7 +81,7 @@ LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o 
 LULLD      := $(BUILD)/lulld
 
 # The server, its client library and tools (`make server` builds just these).
-SERVER_PROGS := $(LIBLULL_SO) $(LIBLULL_PC) $(LULLPLAY) $(LULLD)
+SERVER_PROGS := $(LIBLULL_SO) $(LIBLULL_PC) $(LULLPLAY) $(LULLREC) $(LULLD)
 SERVER_TESTS := $(BUILD)/tests/test_ring $(BUILD)/tests/test_shm \
                 $(BUILD)/tests/test_sock $(BUILD)/tests/test_mix \
                 $(BUILD)/tests/test_resampler $(BUILD)/tests/test_smoother \
@@ -110,6 +113,8 @@ SIMREWIND    := $(BUILD)/tests/simrewind
 # lulld's end-to-end clients: lullclient on liblull, hostile on the raw protocol.
 LULLCLIENT_OBJS := $(OBJ)/tests/lullclient.o
 LULLCLIENT   := $(BUILD)/tests/lullclient
+RECCLIENT_OBJS := $(OBJ)/tests/recclient.o
+RECCLIENT    := $(BUILD)/tests/recclient
 HOSTILE_OBJS := $(OBJ)/tests/hostile.o $(IPC_OBJS)
 HOSTILE      := $(BUILD)/tests/hostile
 
@@ -154,6 +159,11 @@ $(LULLCLIENT): $(LULLCLIENT_OBJS) $(LIBLULL_SO)
 	$(CC) $(LDFLAGS) -o $@ $(LULLCLIENT_OBJS) -L$(BUILD) -llull \
 	    -Wl,-rpath,'$$ORIGIN/..' $(MATH_LIBS) $(THREAD_LIBS)
 
+$(RECCLIENT): $(RECCLIENT_OBJS) $(LIBLULL_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(RECCLIENT_OBJS) -L$(BUILD) -llull \
+	    -Wl,-rpath,'$$ORIGIN/..' $(THREAD_LIBS)
+
 $(HOSTILE): $(HOSTILE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(MATH_LIBS)
@@ -163,7 +173,7 @@ $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $$(test_%_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SRC_LIBS) $(MATH_LIBS) $(THREAD_LIBS)
 
-server: $(SERVER_PROGS) $(SERVER_TESTS) $(LULLCLIENT) $(HOSTILE) $(LULLTRACE) $(LULLTOP)
+server: $(SERVER_PROGS) $(SERVER_TESTS) $(LULLCLIENT) $(RECCLIENT) $(HOSTILE) $(LULLTRACE) $(LULLTOP)
 
 $(LIBLULL_SO): $(LIBLULL_OBJS)
 	$(CC) -shared -Wl,-soname,liblull.so.0 $(LDFLAGS) -o $@ $^ $(THREAD_LIBS)
@@ -174,6 +184,10 @@ $(LIBLULL_PC): client/lull.pc.in
 
 $(LULLPLAY): $(LULLPLAY_OBJS) $(LIBLULL_SO)
 	$(CC) $(LDFLAGS) -o $@ $(LULLPLAY_OBJS) -L$(BUILD) -llull \
+	    -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib' -lsndfile $(MATH_LIBS)
+
+$(LULLREC): $(LULLREC_OBJS) $(LIBLULL_SO)
+	$(CC) $(LDFLAGS) -o $@ $(LULLREC_OBJS) -L$(BUILD) -llull \
 	    -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib' -lsndfile $(MATH_LIBS)
 
 $(LULLD): $(LULLD_OBJS)
@@ -195,7 +209,7 @@ install: $(PROGRAMS) server
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/alsa-lib \
 	           $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	           $(DESTDIR)$(PREFIX)/share/alsa/alsa.conf.d
-	install -m 755 $(PTRTEST) $(LULLD) $(LULLPLAY) $(LULLTRACE) $(LULLTOP) \
+	install -m 755 $(PTRTEST) $(LULLD) $(LULLPLAY) $(LULLREC) $(LULLTRACE) $(LULLTOP) \
 	    $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(LIBLULL_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf liblull.so.0 $(DESTDIR)$(PREFIX)/lib/liblull.so

@@ -1,41 +1,52 @@
-/* liblull streams: creation, control requests, position. See lull.h. */
+/* liblull streams: creation, control requests, waiting, playback position,
+ * and the public calls that look at what kind of stream they are given.
+ * See lull.h. */
 #include "client/stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "client/duplex.h"
+
 /* --- requests -------------------------------------------------------------- */
 
-static int stream_op(struct lull *l, uint32_t id, uint32_t type, int flags)
+int stream_request(struct lull_stream *s, uint32_t type, int flags)
 {
 	struct proto_stream_op op = {
-		.hdr = { .type = type, .stream = id },
+		.hdr = { .type = type, .stream = s->id },
 	};
 	struct conn_msg msg;
-	int err = conn_request(l, &op, sizeof op, &msg, flags);
+	int err = conn_request(s->l, &op, sizeof op, &msg, flags);
 
 	return err ? err : conn_reply_result(&msg, type);
 }
 
+/* A duplex handle sends each request to both of its halves. */
+static int stream_control(struct lull_stream *s, uint32_t type)
+{
+	return s->duplex ? duplex_request(s->duplex, type) :
+			   stream_request(s, type, 0);
+}
+
 int lull_stream_start(struct lull_stream *s)
 {
-	return stream_op(s->l, s->id, PROTO_STREAM_START, 0);
+	return stream_control(s, PROTO_STREAM_START);
 }
 
 int lull_stream_pause(struct lull_stream *s)
 {
-	return stream_op(s->l, s->id, PROTO_STREAM_PAUSE, 0);
+	return stream_control(s, PROTO_STREAM_PAUSE);
 }
 
 int lull_stream_resume(struct lull_stream *s)
 {
-	return stream_op(s->l, s->id, PROTO_STREAM_RESUME, 0);
+	return stream_control(s, PROTO_STREAM_RESUME);
 }
 
 static int stream_volume_ok(float v)
@@ -43,56 +54,129 @@ static int stream_volume_ok(float v)
 	return isfinite(v) && v >= 0.0f && v <= 4.0f;
 }
 
-int lull_stream_set_volume(struct lull_stream *s, float volume)
+int stream_send_volume(struct lull_stream *s, float volume)
 {
 	struct proto_stream_volume req = {
 		.hdr = { .type = PROTO_STREAM_VOLUME, .stream = s->id },
 		.volume = volume,
 	};
 	struct conn_msg msg;
-	int err;
+	int err = conn_request(s->l, &req, sizeof req, &msg, 0);
 
-	if (!stream_volume_ok(volume))
-		return -EINVAL;
-	err = conn_request(s->l, &req, sizeof req, &msg, 0);
 	return err ? err : conn_reply_result(&msg, PROTO_STREAM_VOLUME);
 }
 
-/* In callback mode the last frames come from the callback: wait until it
- * has ended the stream, then for lulld to play what it gave. */
+int lull_stream_set_volume(struct lull_stream *s, float volume)
+{
+	if (!stream_volume_ok(volume))
+		return -EINVAL;
+	return s->duplex ? duplex_set_volume(s->duplex, volume) :
+			   stream_send_volume(s, volume);
+}
+
+/* In callback mode the stream ends when the callback says so: wait for
+ * that, then (playback) for lulld to play what it gave. A capture stream
+ * is answered at once. */
 int lull_stream_drain(struct lull_stream *s)
 {
-	if (s->process) {
-		int err = feed_thread_join(s);
+	if (s->duplex)
+		return duplex_drain(s->duplex);
+	if (s->process || s->capture) {
+		int err = worker_join(&s->worker);
 
 		if (err)
 			return err;
 	}
-	return stream_op(s->l, s->id, PROTO_STREAM_DRAIN, CONN_INTR);
+	return stream_request(s, PROTO_STREAM_DRAIN, CONN_INTR);
 }
 
-/* --- writing ----------------------------------------------------------------- */
+/* --- moving audio ------------------------------------------------------------ */
+
+static int stream_is_write_mode(const struct lull_stream *s)
+{
+	return !s->duplex && s->dir == LULL_PLAYBACK && !s->process;
+}
+
+static int stream_is_read_mode(const struct lull_stream *s)
+{
+	return !s->duplex && s->dir == LULL_CAPTURE && !s->capture;
+}
 
 long lull_stream_write(struct lull_stream *s, const void *buf, size_t frames)
 {
-	if (s->process || (!buf && frames))
+	if (!stream_is_write_mode(s) || (!buf && frames))
 		return -EINVAL;
 	return feed_write(s, buf, frames);
 }
 
 long lull_stream_writable(struct lull_stream *s)
 {
-	return s->process ? -EINVAL : feed_writable(s);
+	return stream_is_write_mode(s) ? feed_writable(s) : -EINVAL;
+}
+
+long lull_stream_read(struct lull_stream *s, void *buf, size_t frames)
+{
+	if (!stream_is_read_mode(s) || (!buf && frames))
+		return -EINVAL;
+	return capture_read(s, buf, frames);
+}
+
+long lull_stream_readable(struct lull_stream *s)
+{
+	return stream_is_read_mode(s) ? capture_readable(s) : -EINVAL;
+}
+
+/* Sleeps on lulld's pipe, the socket's hangup and our stop descriptor.
+ * The pipe is read right after poll reports it, before the caller looks
+ * at the ring again: a wake-up that arrives later stays counted and ends
+ * the next poll. */
+int stream_wait(struct lull_stream *s)
+{
+	struct pollfd p[3] = {
+		{ .fd = s->client_efd, .events = POLLIN },
+		{ .fd = conn_fd(s->l), .events = 0 },	/* hangup only */
+		{ .fd = s->stop_fd, .events = POLLIN },
+	};
+	char buf[64];
+
+	if (poll(p, s->stop_fd >= 0 ? 3 : 2, -1) < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		conn_set_gone(s->l);
+		return LULL_EGONE;
+	}
+	if (p[2].revents & POLLIN)
+		return -ECANCELED;
+	if ((p[0].revents & POLLIN) &&
+	    read(s->client_efd, buf, sizeof buf) < 0 && errno != EAGAIN)
+		return -errno;
+	if (p[0].revents & POLLHUP) {	/* lulld dropped the stream */
+		conn_set_gone(s->l);
+		return LULL_EGONE;
+	}
+	return 0;
 }
 
 /* --- position ------------------------------------------------------------------ */
 
-static int64_t stream_now_ns(void)
+int64_t stream_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int stream_pos(const struct lull_stream *s, uint32_t *flags, uint64_t *frame,
+	       int64_t *t_ns, double *ratio)
+{
+	uint64_t rate_ppm, latency_ns;
+	int err = shm_position_read(&s->hdr->pos, flags, frame, t_ns, &rate_ppm,
+				    &latency_ns);
+
+	/* A ratio outside 0.5..2 is not a sound card clock. */
+	*ratio = rate_ppm >= 500000 && rate_ppm <= 2000000 ? rate_ppm / 1e6 : 1.0;
+	return err;
 }
 
 /* Frames written, frames heard by now, and the card clock ratio.
@@ -110,17 +194,14 @@ static int stream_played(struct lull_stream *s, uint64_t *written,
 			 uint64_t *played, double *ratio)
 {
 	uint32_t flags;
-	uint64_t frame, rate_ppm, latency_ns;
+	uint64_t frame;
 	int64_t t_ns;
 	int err;
 
-	*written = atomic_load_explicit(&s->written, memory_order_acquire);
-	err = shm_position_read(&s->hdr->pos, &flags, &frame, &t_ns, &rate_ppm,
-				&latency_ns);
+	*written = atomic_load_explicit(&s->index, memory_order_acquire);
+	err = stream_pos(s, &flags, &frame, &t_ns, ratio);
 	if (err)
 		return err;
-	/* A ratio outside 0.5..2 is not a sound card clock. */
-	*ratio = rate_ppm >= 500000 && rate_ppm <= 2000000 ? rate_ppm / 1e6 : 1.0;
 	if (!(flags & SHM_POS_VALID))
 		frame = 0;
 	else if (flags & SHM_POS_RUNNING) {
@@ -139,6 +220,10 @@ int lull_stream_position(struct lull_stream *s, uint64_t *written,
 {
 	double ratio;
 
+	if (s->duplex)
+		return -EINVAL;
+	if (s->dir == LULL_CAPTURE)
+		return capture_position(s, written, played);
 	return stream_played(s, written, played, &ratio);
 }
 
@@ -148,17 +233,64 @@ int lull_stream_delay(struct lull_stream *s, int64_t *delay_ns)
 {
 	uint64_t written, played;
 	double ratio;
-	int err = stream_played(s, &written, &played, &ratio);
+	int err;
 
+	if (s->duplex)
+		return -EINVAL;
+	if (s->dir == LULL_CAPTURE)
+		return capture_delay(s, delay_ns);
+	err = stream_played(s, &written, &played, &ratio);
 	if (!err)
 		*delay_ns = (int64_t)((double)(written - played) * 1e9 /
 				      (s->rate * ratio));
 	return err;
 }
 
+/* Frames at rate * ratio frames per second of CLOCK_MONOTONIC, in ns,
+ * rounded (liblull links no libm: no llround). */
+int64_t stream_frames_ns(const struct lull_stream *s, int64_t frames,
+			 double ratio)
+{
+	double ns = (double)frames * 1e9 / (s->rate * ratio);
+
+	return (int64_t)(ns < 0 ? ns - 0.5 : ns + 0.5);
+}
+
+/* Frame `frame` of a playing stream is heard (frame - F) frames after F,
+ * at rate * ratio frames per second:
+ *
+ *	t = T + (frame - F) * 1e9 / (rate * ratio)
+ *
+ * (frame - F) may be negative: a frame already heard. Only a running
+ * stream has a timeline; a paused or dry one may resume anywhere. */
+int stream_heard_ns(const struct lull_stream *s, uint64_t frame,
+		    int64_t *t_ns)
+{
+	uint32_t flags;
+	uint64_t f;
+	int64_t t;
+	double ratio;
+	int err = stream_pos(s, &flags, &f, &t, &ratio);
+
+	if (err)
+		return err;
+	if ((flags & (SHM_POS_VALID | SHM_POS_RUNNING)) !=
+	    (SHM_POS_VALID | SHM_POS_RUNNING))
+		return -EAGAIN;
+	*t_ns = t + stream_frames_ns(s, (int64_t)(frame - f), ratio);
+	return 0;
+}
+
+uint64_t lull_stream_overruns(const struct lull_stream *s)
+{
+	if (s->duplex)
+		return duplex_overruns(s->duplex);
+	return s->dir == LULL_CAPTURE ? atomic_load(&s->hdr->overruns) : 0;
+}
+
 unsigned lull_stream_latency_us(const struct lull_stream *s)
 {
-	return s->latency_us;
+	return s->duplex ? duplex_latency_us(s->duplex) : s->latency_us;
 }
 
 /* --- creation ------------------------------------------------------------------- */
@@ -177,19 +309,20 @@ static uint32_t stream_sample_bytes(enum lull_format f)
 }
 
 static struct lull_stream *stream_alloc(struct lull *l,
-					const struct lull_stream_params *p)
+					const struct lull_stream_params *p,
+					enum lull_direction dir)
 {
 	struct lull_stream *s = calloc(1, sizeof *s);
 
 	if (!s)
 		return NULL;
 	s->l = l;
+	s->dir = dir;
 	s->rate = p->rate;
 	s->frame_bytes = stream_sample_bytes(p->format) * p->channels;
-	s->client_efd = s->server_efd = s->wake_efd = s->end_efd = -1;
-	s->joined = 1;
+	s->client_efd = s->server_efd = s->stop_fd = -1;
 	s->node.next = s->node.prev = &s->node;
-	pthread_mutex_init(&s->join_lock, NULL);
+	worker_init(&s->worker);
 	return s;
 }
 
@@ -201,11 +334,8 @@ static void stream_free(struct lull_stream *s)
 		close(s->client_efd);
 	if (s->server_efd >= 0)
 		close(s->server_efd);
-	if (s->wake_efd >= 0)
-		close(s->wake_efd);
-	if (s->end_efd >= 0)
-		close(s->end_efd);
-	pthread_mutex_destroy(&s->join_lock);
+	worker_fini(&s->worker);
+	free(s->scratch);
 	free(s);
 }
 
@@ -215,7 +345,7 @@ static int stream_request_new(struct lull_stream *s,
 {
 	struct proto_stream_new req = {
 		.hdr.type = PROTO_STREAM_NEW,
-		.direction = PROTO_PLAYBACK,
+		.direction = s->dir == LULL_CAPTURE ? PROTO_CAPTURE : PROTO_PLAYBACK,
 		.rate = p->rate,
 		.channels = p->channels,
 		.format = (uint32_t)p->format,
@@ -228,7 +358,8 @@ static int stream_request_new(struct lull_stream *s,
 }
 
 /* Maps the stream's memory and checks that it holds the ring lulld
- * announced, in our frame size. */
+ * announced, in our frame size. We produce into a playback ring and
+ * consume from a capture ring. */
 static int stream_map(struct lull_stream *s, int memfd, uint64_t ring_frames)
 {
 	uint64_t data, room;
@@ -241,9 +372,13 @@ static int stream_map(struct lull_stream *s, int memfd, uint64_t ring_frames)
 	if (!ring_frames || s->hdr->frame_bytes != s->frame_bytes ||
 	    ring_frames > room / s->frame_bytes)
 		return LULL_EPROTO;
-	ring_init_producer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
-			   ring_frames, s->frame_bytes);
-	atomic_store(&s->written, ring_position(&s->ring));
+	if (s->dir == LULL_CAPTURE)
+		ring_init_consumer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
+				   ring_frames, s->frame_bytes);
+	else
+		ring_init_producer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
+				   ring_frames, s->frame_bytes);
+	atomic_store(&s->index, ring_position(&s->ring));
 	return 0;
 }
 
@@ -282,24 +417,12 @@ static int stream_made(struct lull_stream *s, struct conn_msg *msg)
 		return made->result;
 	s->id = made->hdr.stream;
 	s->latency_us = made->latency_us;
+	s->request_frames = made->request_frames;
 	return stream_setup(s, msg);
 }
 
-static int stream_callback_setup(struct lull_stream *s, lull_process_fn process,
-				 void *user)
-{
-	s->process = process;
-	s->user = user;
-	s->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->end_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->wake_efd < 0 || s->end_efd < 0)
-		return -errno;
-	return feed_thread_start(s);
-}
-
-int lull_stream_new(struct lull_stream **out, struct lull *l,
-		    const struct lull_stream_params *p,
-		    lull_process_fn process, void *user)
+int stream_open(struct lull_stream **out, struct lull *l,
+		const struct lull_stream_params *p, enum lull_direction dir)
 {
 	struct lull_stream *s;
 	struct conn_msg msg;
@@ -307,38 +430,80 @@ int lull_stream_new(struct lull_stream **out, struct lull *l,
 
 	if (!stream_params_ok(p))
 		return -EINVAL;
-	s = stream_alloc(l, p);
+	s = stream_alloc(l, p, dir);
 	if (!s)
 		return -ENOMEM;
 	err = stream_request_new(s, p, &msg);
 	if (!err)
 		err = stream_made(s, &msg);
-	if (!err && process)
-		err = stream_callback_setup(s, process, user);
 	if (err) {
-		/* lulld made a stream we cannot use: have it gone. */
-		if (s->id)
-			stream_op(l, s->id, PROTO_STREAM_CLOSE, 0);
-		stream_free(s);
+		stream_shut(s);
 		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/* lulld may have made a stream we cannot use (s->id set, err): have it
+ * gone all the same. The stream is freed whatever lulld answers: if lulld
+ * is gone, so is the stream on its side. */
+int stream_shut(struct lull_stream *s)
+{
+	int err = 0;
+
+	worker_stop(&s->worker);
+	if (s->id)
+		err = stream_request(s, PROTO_STREAM_CLOSE, 0);
+	stream_free(s);
+	return err;
+}
+
+static int stream_callback_setup(struct lull_stream *s, lull_process_fn process,
+				 void *user)
+{
+	int err = worker_open(&s->worker);
+
+	s->process = process;
+	s->user = user;
+	s->stop_fd = worker_stop_fd(&s->worker);
+	return err ? err : feed_thread_start(s);
+}
+
+int lull_stream_new(struct lull_stream **out, struct lull *l,
+		    const struct lull_stream_params *p,
+		    lull_process_fn process, void *user)
+{
+	struct lull_stream *s;
+	int err;
+
+	if ((unsigned)p->direction > LULL_CAPTURE ||
+	    (p->direction == LULL_CAPTURE && process))
+		return -EINVAL;
+	err = stream_open(&s, l, p, p->direction);
+	if (err)
+		return err;
+	if (process) {
+		err = stream_callback_setup(s, process, user);
+		if (err) {
+			stream_shut(s);
+			return err;
+		}
 	}
 	conn_attach(l, &s->node);
 	*out = s;
 	return 0;
 }
 
-/* The stream is freed whatever lulld answers: if lulld is gone, so is
- * the stream on its side. */
 int lull_stream_close(struct lull_stream *s)
 {
 	int err;
 
 	if (!s)
 		return 0;
-	if (s->process)
-		feed_thread_stop(s);
-	err = stream_op(s->l, s->id, PROTO_STREAM_CLOSE, 0);
 	conn_detach(s->l, &s->node);
-	stream_free(s);
+	if (!s->duplex)
+		return stream_shut(s);
+	err = duplex_close(s->duplex);
+	free(s);
 	return err;
 }

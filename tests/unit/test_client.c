@@ -48,7 +48,7 @@ struct fake_stream {
 	int peer_c, peer_s;	/* the client's ends, until sent */
 	struct shm_hdr *hdr;
 	size_t bytes;
-	struct ring ring;	/* consumer */
+	struct ring ring;	/* ours: consumer (playback), producer (capture) */
 };
 
 struct fake;
@@ -67,6 +67,7 @@ struct fake {
 	int16_t got[RATE * CH];	/* audio consumed, in order */
 	size_t ngot;		/* frames */
 	size_t want;		/* frames fake_consume() waits for */
+	size_t nput;		/* capture: frames fake_produce() delivered */
 	uint32_t last_seq;	/* of the last request received */
 	_Atomic int step;	/* script progress the test thread waits for */
 	_Atomic int woken;	/* the test thread saw its signal */
@@ -187,8 +188,12 @@ static struct fake_stream *fake_make(struct fake *f,
 		s->sefd = v[0];
 		s->peer_s = v[1];
 	}
-	ring_init_consumer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
-			   f->ring_frames, fb);
+	if (req->direction == PROTO_CAPTURE)
+		ring_init_producer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
+				   f->ring_frames, fb);
+	else
+		ring_init_consumer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
+				   f->ring_frames, fb);
 	atomic_store(&s->hdr->request_frames, f->ring_frames / 2);
 	atomic_store(&s->hdr->want_signal, 1);
 	return s;
@@ -212,19 +217,24 @@ static void fake_send_made(struct fake *f, struct fake_stream *s, uint32_t seq)
 	s->peer_c = s->peer_s = -1;
 }
 
-/* Answers a STREAM_NEW with a working stream. */
-static struct fake_stream *fake_stream(struct fake *f)
+/* Answers a STREAM_NEW in direction dir with a working stream. */
+static struct fake_stream *fake_stream_dir(struct fake *f, uint32_t dir)
 {
 	struct proto_stream_new req;
 	struct fake_stream *s;
 
 	if (!fake_expect(f, PROTO_STREAM_NEW, &req, sizeof req))
 		return NULL;
-	FAKE_CHECK(f, req.direction == PROTO_PLAYBACK && req.rate == RATE &&
+	FAKE_CHECK(f, req.direction == dir && req.rate == RATE &&
 		      req.channels == CH && req.format == PROTO_S16);
 	s = fake_make(f, &req);
 	fake_send_made(f, s, req.hdr.seq);
 	return s;
+}
+
+static struct fake_stream *fake_stream(struct fake *f)
+{
+	return fake_stream_dir(f, PROTO_PLAYBACK);
 }
 
 /* Plays the audio thread: takes whatever the ring holds into f->got, and
@@ -1027,6 +1037,21 @@ static void script_position(struct fake *f)
 	fake_expect_eof(f);
 }
 
+/* A capture stream and a playback stream, closed in that order. */
+static void script_two_streams_close(struct fake *f)
+{
+	struct fake_stream *a, *b;
+
+	fake_welcome(f);
+	a = fake_stream_dir(f, PROTO_CAPTURE);
+	b = fake_stream(f);
+	if (a && b) {
+		fake_answer_op(f, PROTO_STREAM_CLOSE, a->id);
+		fake_answer_op(f, PROTO_STREAM_CLOSE, b->id);
+	}
+	fake_expect_eof(f);
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -1102,6 +1127,507 @@ static void test_position(void **state)
 	fake_join(f);
 }
 
+/* --- capture ---------------------------------------------------------------------------- */
+
+static const struct lull_stream_params cparams = {
+	.rate = RATE, .channels = CH, .format = LULL_S16,
+	.direction = LULL_CAPTURE,
+};
+
+static struct lull_stream *unit_capture(struct lull *l)
+{
+	struct lull_stream *s = NULL;
+
+	assert_int_equal(lull_stream_new(&s, l, &cparams, NULL, NULL), 0);
+	return s;
+}
+
+/* Plays the capture side of the audio thread: delivers up to n frames
+ * (counting up from f->nput) as far as the ring has room, then writes the
+ * client its wake-up byte. Returns frames delivered. */
+static size_t fake_deliver(struct fake *f, struct fake_stream *s, size_t n)
+{
+	int16_t buf[16 * CH];
+	uint64_t room = ring_writable(&s->ring);
+	char one = 1;
+
+	if (n > room)
+		n = (size_t)room;
+	if (n > 16)
+		n = 16;
+	if (!n)
+		return 0;
+	ramp(buf, n, f->nput);
+	ring_write(&s->ring, buf, n);
+	f->nput += n;
+	FAKE_CHECK(f, write(s->cefd, &one, 1) == 1);
+	return n;
+}
+
+/* Delivers until f->want frames have gone into the ring; gives up after
+ * 5 s. */
+static void fake_produce(struct fake *f, struct fake_stream *s)
+{
+	for (int i = 0; f->nput < f->want && i < 5000; i++) {
+		if (!fake_deliver(f, s, f->want - f->nput))
+			fake_sleep_ms(1);
+	}
+	FAKE_CHECK(f, f->nput == f->want);
+}
+
+static void script_read(struct fake *f)
+{
+	struct fake_stream *s;
+
+	fake_welcome(f);
+	s = fake_stream_dir(f, PROTO_CAPTURE);
+	if (!s)
+		return;
+	f->want = 200;
+	fake_produce(f, s);
+	fake_answer_op(f, PROTO_STREAM_DRAIN, s->id);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, s->id);
+	fake_expect_eof(f);
+}
+
+/* 200 frames through a 64-frame ring: the read blocks until the fake
+ * audio thread delivers more, the audio comes out in order, and lulld is
+ * never woken (it does not listen to a capture stream). */
+static void test_read(void **state)
+{
+	struct fake *f = *state;
+	int16_t buf[200 * CH], want[200 * CH];
+	int fds = count_fds();
+	uint64_t captured, read_;
+	struct lull *l;
+	struct lull_stream *s;
+	char kicks[16];
+
+	fake_start(f, script_read);
+	l = unit_connect(f);
+	s = unit_capture(l);
+	assert_int_equal(lull_stream_latency_us(s), 25000);
+	assert_int_equal(lull_stream_write(s, buf, 1), -EINVAL);
+	assert_int_equal(lull_stream_writable(s), -EINVAL);
+	assert_int_equal(lull_stream_read(s, buf, 200), 200);
+	ramp(want, 200, 0);
+	assert_memory_equal(buf, want, sizeof buf);
+	assert_int_equal(lull_stream_readable(s), 0);
+	assert_int_equal(lull_stream_position(s, &captured, &read_), 0);
+	assert_int_equal(captured, 200);
+	assert_int_equal(read_, 200);
+	assert_int_equal(lull_stream_drain(s), 0);
+	assert_int_equal(read(f->st[0].sefd, kicks, sizeof kicks), -1);
+	assert_int_equal(lull_stream_close(s), 0);
+	lull_disconnect(l);
+	fake_join(f);
+	assert_int_equal(count_fds(), fds);
+}
+
+static void script_read_intr(struct fake *f)
+{
+	struct fake_stream *s;
+
+	fake_welcome(f);
+	s = fake_stream_dir(f, PROTO_CAPTURE);
+	if (!s)
+		return;
+	fake_deliver(f, s, 10);
+	fake_interrupt(f);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, s->id);
+	fake_expect_eof(f);
+}
+
+/* A signal ends a blocked read: with what it had read, then, with
+ * nothing read, -EINTR. */
+static void test_read_intr(void **state)
+{
+	struct fake *f = *state;
+	int16_t buf[64 * CH], want[10 * CH];
+	struct lull *l;
+	struct lull_stream *s;
+
+	catch_sigusr1();
+	fake_start(f, script_read_intr);
+	l = unit_connect(f);
+	s = unit_capture(l);
+	assert_int_equal(lull_stream_read(s, buf, 64), 10);
+	ramp(want, 10, 0);
+	assert_memory_equal(buf, want, sizeof want);
+	assert_int_equal(lull_stream_read(s, buf, 10), -EINTR);
+	atomic_store(&f->woken, 1);
+	assert_int_equal(lull_stream_close(s), 0);
+	lull_disconnect(l);
+	fake_join(f);
+}
+
+static void script_dies_in_read(struct fake *f)
+{
+	struct fake_stream *s;
+
+	fake_welcome(f);
+	s = fake_stream_dir(f, PROTO_CAPTURE);
+	if (!s)
+		return;
+	fake_deliver(f, s, 10);
+	fake_sleep_ms(20);
+	fake_hangup(f);
+}
+
+static void test_dies_in_read(void **state)
+{
+	struct fake *f = *state;
+	int16_t buf[64 * CH];
+	struct lull *l;
+	struct lull_stream *s;
+
+	fake_start(f, script_dies_in_read);
+	l = unit_connect(f);
+	s = unit_capture(l);
+	assert_int_equal(lull_stream_read(s, buf, 64), 10);
+	assert_int_equal(lull_stream_read(s, buf, 10), LULL_EGONE);
+	assert_int_equal(lull_stream_readable(s), LULL_EGONE);
+	assert_int_equal(lull_stream_close(s), LULL_EGONE);
+	lull_disconnect(l);
+	fake_join(f);
+}
+
+static int64_t cdelay(struct lull_stream *s)
+{
+	int64_t d;
+
+	assert_int_equal(lull_stream_delay(s, &d), 0);
+	return d;
+}
+
+/* Delay and position of a capture stream from what lulld publishes (the
+ * test thread delivers and publishes in its place), and its overruns. */
+static void test_capture_position(void **state)
+{
+	struct fake *f = *state;
+	int16_t buf[48 * CH];
+	struct fake_stream *fs;
+	struct shm_position *pos;
+	struct lull *l;
+	struct lull_stream *s, *p;
+	uint64_t captured, read_;
+	int64_t t0, t1, d;
+
+	f->ring_frames = 64;
+	fake_start(f, script_two_streams_close);
+	l = unit_connect(f);
+	s = unit_capture(l);
+	p = unit_stream(l);
+	fs = &f->st[0];
+	pos = &fs->hdr->pos;
+	ramp(buf, 48, 0);
+	ring_write(&fs->ring, buf, 48);
+	/* Nothing published: the 48 frames were sampled at least 1 ms ago. */
+	assert_int_equal(cdelay(s), 1000000);
+	assert_int_equal(lull_stream_position(s, &captured, &read_), 0);
+	assert_int_equal(captured, 48);
+	assert_int_equal(read_, 0);
+	/* Frame 48 is sampled 1 ms before t0: frame 0 was 1 ms before that. */
+	t0 = now_ns();
+	shm_position_write(pos, SHM_POS_VALID | SHM_POS_RUNNING, 48,
+			   t0 - 1000000, 1000000, 0);
+	d = cdelay(s);
+	t1 = now_ns();
+	assert_true(d >= 2000000 && d <= 2000000 + (t1 - t0));
+	/* Half read: the oldest unread frame is 0.5 ms younger. */
+	assert_int_equal(lull_stream_read(s, buf, 24), 24);
+	d = cdelay(s);
+	t1 = now_ns();
+	assert_true(d >= 1500000 && d <= 1500000 + (t1 - t0));
+	assert_int_equal(lull_stream_position(s, &captured, &read_), 0);
+	assert_int_equal(captured, 48);
+	assert_int_equal(read_, 24);
+	/* A card 1% fast samples 24 frames in 24 / (48000 * 1.01) s. */
+	t0 = now_ns();
+	shm_position_write(pos, SHM_POS_VALID, 48, t0, 1010000, 0);
+	d = cdelay(s);
+	t1 = now_ns();
+	assert_true(d >= (int64_t)(24e9 / (RATE * 1.01)) - 1 &&
+		    d <= (int64_t)(24e9 / (RATE * 1.01)) + 1 + (t1 - t0));
+	/* Everything read, and frame 48 yet to be sampled: nothing waits. */
+	assert_int_equal(lull_stream_read(s, buf, 24), 24);
+	shm_position_write(pos, SHM_POS_VALID, 48, now_ns() + 1000000000, 1000000, 0);
+	assert_int_equal(cdelay(s), 0);
+	/* Overruns: what lulld counted; a playback stream has none. */
+	assert_int_equal(lull_stream_overruns(s), 0);
+	atomic_store(&fs->hdr->overruns, 123);
+	assert_int_equal(lull_stream_overruns(s), 123);
+	assert_int_equal(lull_stream_overruns(p), 0);
+	assert_int_equal(lull_stream_read(p, buf, 1), -EINVAL);
+	assert_int_equal(lull_stream_readable(p), -EINVAL);
+	assert_int_equal(lull_duplex_roundtrip(s, &d), -EINVAL);
+	assert_int_equal(lull_stream_close(s), 0);
+	assert_int_equal(lull_stream_close(p), 0);
+	lull_disconnect(l);
+	fake_join(f);
+}
+
+struct sink {
+	int16_t got[250 * CH];
+	size_t n, calls_after_end;
+	int ended;
+};
+
+/* Keeps the first 250 frames, then ends the stream. */
+static size_t sink_capture(void *user, const void *buf, size_t frames)
+{
+	struct sink *k = user;
+	size_t n = 250 - k->n;
+
+	if (k->ended)
+		k->calls_after_end++;
+	if (n > frames)
+		n = frames;
+	memcpy(k->got + k->n * CH, buf, n * FB);
+	k->n += n;
+	k->ended = n < frames;
+	return n;
+}
+
+static void script_capture_callback(struct fake *f)
+{
+	struct fake_stream *s;
+
+	fake_welcome(f);
+	s = fake_stream_dir(f, PROTO_CAPTURE);
+	if (!s)
+		return;
+	/* 250 taken, the rest fits in the ring. */
+	f->want = 300;
+	fake_produce(f, s);
+	fake_answer_op(f, PROTO_STREAM_DRAIN, s->id);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, s->id);
+	fake_expect_eof(f);
+}
+
+/* The callback is given what arrives, from the stream's thread; taking
+ * fewer than given ends the stream; drain waits for that. */
+static void test_capture_callback(void **state)
+{
+	struct fake *f = *state;
+	struct sink *k = calloc(1, sizeof *k);
+	int16_t want[250 * CH];
+	struct lull *l;
+	struct lull_stream *s = NULL;
+
+	assert_non_null(k);
+	fake_start(f, script_capture_callback);
+	l = unit_connect(f);
+	assert_int_equal(lull_capture_new(&s, l, &cparams, sink_capture, k), 0);
+	assert_int_equal(lull_stream_read(s, want, 1), -EINVAL);
+	assert_int_equal(lull_stream_drain(s), 0);
+	ramp(want, 250, 0);
+	assert_int_equal(k->n, 250);
+	assert_memory_equal(k->got, want, sizeof want);
+	assert_int_equal(k->calls_after_end, 0);
+	assert_int_equal(lull_stream_close(s), 0);
+	lull_disconnect(l);
+	fake_join(f);
+	free(k);
+}
+
+/* --- duplex ------------------------------------------------------------------------------- */
+
+#define BLOCK 16
+#define BLOCKS 10
+/* What the library primes the output with: the capture latency the fake
+ * grants (25 ms), one block, 15 ms. */
+#define PRIME (RATE * 25 / 1000 + BLOCK + RATE * 15 / 1000)
+
+struct echo {
+	int calls, bad_frames;
+	int16_t first[BLOCKS];	/* first sample of each input block */
+};
+
+/* Copies in to out; ends after BLOCKS blocks. */
+static int echo_duplex(void *user, const void *in, void *out, size_t frames)
+{
+	struct echo *e = user;
+
+	if (frames != BLOCK)
+		e->bad_frames++;
+	if (e->calls < BLOCKS)
+		e->first[e->calls] = *(const int16_t *)in;
+	memcpy(out, in, frames * FB);
+	return ++e->calls >= BLOCKS;
+}
+
+/* Plays both sides of the audio thread at once: delivers input while the
+ * capture ring has room, takes the output into f->got until f->want. */
+static void fake_loop(struct fake *f, struct fake_stream *in,
+		      struct fake_stream *out)
+{
+	char one = 1;
+
+	for (int i = 0; f->ngot < f->want && i < 20000; i++) {
+		uint64_t n = ring_readable(&out->ring);
+		size_t put = fake_deliver(f, in, 16);
+
+		if (n > f->want - f->ngot)
+			n = f->want - f->ngot;
+		ring_read(&out->ring, f->got + f->ngot * CH, n);
+		f->ngot += n;
+		if (n)
+			FAKE_CHECK(f, write(out->cefd, &one, 1) == 1);
+		if (!n && !put)
+			fake_sleep_ms(1);
+	}
+	FAKE_CHECK(f, f->ngot == f->want);
+}
+
+static void script_duplex(struct fake *f)
+{
+	struct fake_stream *in, *out;
+
+	fake_welcome(f);
+	in = fake_stream_dir(f, PROTO_CAPTURE);
+	out = fake_stream_dir(f, PROTO_PLAYBACK);
+	if (!in || !out)
+		return;
+	f->want = PRIME + BLOCKS * BLOCK;
+	fake_loop(f, in, out);
+	fake_answer_op(f, PROTO_STREAM_DRAIN, in->id);
+	fake_answer_op(f, PROTO_STREAM_DRAIN, out->id);
+	fake_answer_op(f, PROTO_STREAM_PAUSE, in->id);
+	fake_answer_op(f, PROTO_STREAM_PAUSE, out->id);
+	fake_answer_op(f, PROTO_STREAM_VOLUME, out->id);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, in->id);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, out->id);
+	fake_expect_eof(f);
+}
+
+/* Blocks of exactly BLOCK frames in and out; the output is PRIME frames of
+ * silence, then the input, block after block, with no gap; the round trip
+ * comes from both published positions. */
+static void test_duplex(void **state)
+{
+	struct fake *f = *state;
+	struct echo e = { 0 };
+	struct lull *l;
+	struct lull_stream *s = NULL;
+	int16_t buf[4], want[BLOCKS * BLOCK * CH];
+	size_t first;
+	uint64_t last_in, last_out;
+	int64_t rt;
+
+	fake_start(f, script_duplex);
+	l = unit_connect(f);
+	assert_int_equal(lull_duplex_new(&s, l, &params, BLOCK, echo_duplex, &e), 0);
+	/* Nothing published yet. */
+	assert_int_equal(lull_duplex_roundtrip(s, &rt), -EAGAIN);
+	assert_int_equal(lull_stream_write(s, buf, 1), -EINVAL);
+	assert_int_equal(lull_stream_read(s, buf, 1), -EINVAL);
+	assert_int_equal(lull_stream_delay(s, &rt), -EINVAL);
+	assert_int_equal(lull_stream_drain(s), 0);
+	assert_int_equal(e.calls, BLOCKS);
+	assert_int_equal(e.bad_frames, 0);
+	for (size_t i = 0; i < PRIME * CH; i++)
+		assert_int_equal(f->got[i], 0);
+	/* The input may start anywhere (older input is dropped at start),
+	 * then runs on without a gap. */
+	first = (size_t)e.first[0] / CH;
+	ramp(want, BLOCKS * BLOCK, first);
+	assert_memory_equal(f->got + PRIME * CH, want, sizeof want);
+	for (int b = 0; b < BLOCKS; b++)
+		assert_int_equal(e.first[b], (int16_t)((first + (size_t)b * BLOCK) * CH));
+
+	/* The last block: input ring frame last_in, output ring frame
+	 * last_out. Input: frame last_in + 100 is sampled at 1 s, so
+	 * last_in was sampled at 1 s - 100 frames. Output: frame
+	 * last_out - 50 plays at 2 s, so last_out plays 50 frames later. */
+	last_in = first + (BLOCKS - 1) * BLOCK;
+	last_out = PRIME + (BLOCKS - 1) * BLOCK;
+	shm_position_write(&f->st[0].hdr->pos, SHM_POS_VALID | SHM_POS_RUNNING,
+			   last_in + 100, 1000000000, 1000000, 0);
+	shm_position_write(&f->st[1].hdr->pos, SHM_POS_VALID, last_out - 50,
+			   2000000000, 1000000, 0);
+	/* The output is not playing: when it will be heard is not known. */
+	assert_int_equal(lull_duplex_roundtrip(s, &rt), -EAGAIN);
+	shm_position_write(&f->st[1].hdr->pos, SHM_POS_VALID | SHM_POS_RUNNING,
+			   last_out - 50, 2000000000, 1000000, 0);
+	assert_int_equal(lull_duplex_roundtrip(s, &rt), 0);
+	assert_true(llabs(rt - (1000000000 + 150 * 1000000000LL / RATE)) <= 1);
+	/* A card 1% slow stretches both sides' frames. */
+	shm_position_write(&f->st[0].hdr->pos, SHM_POS_VALID | SHM_POS_RUNNING,
+			   last_in + 100, 1000000000, 990000, 0);
+	shm_position_write(&f->st[1].hdr->pos, SHM_POS_VALID | SHM_POS_RUNNING,
+			   last_out - 50, 2000000000, 990000, 0);
+	assert_int_equal(lull_duplex_roundtrip(s, &rt), 0);
+	assert_true(llabs(rt - (1000000000 + (int64_t)(150e9 / (RATE * 0.99)))) <= 2);
+
+	atomic_store(&f->st[0].hdr->overruns, 7);
+	assert_int_equal(lull_stream_overruns(s), 7);
+	assert_int_equal(lull_stream_latency_us(s), 50000);
+	assert_int_equal(lull_stream_pause(s), 0);
+	assert_int_equal(lull_stream_set_volume(s, 0.5f), 0);
+	assert_int_equal(lull_stream_close(s), 0);
+	lull_disconnect(l);
+	fake_join(f);
+}
+
+static void script_duplex_close(struct fake *f)
+{
+	struct fake_stream *in, *out;
+
+	fake_welcome(f);
+	in = fake_stream_dir(f, PROTO_CAPTURE);
+	out = fake_stream_dir(f, PROTO_PLAYBACK);
+	if (!in || !out)
+		return;
+	/* The output ring fills with the prime; nobody takes it. */
+	fake_wait_full(f, out);
+	atomic_store(&f->step, 1);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, in->id);
+	fake_answer_op(f, PROTO_STREAM_CLOSE, out->id);
+	fake_expect_eof(f);
+}
+
+/* Closing stops a duplex stream whose thread waits for room; a duplex
+ * left open is closed by lull_disconnect. */
+static void test_duplex_close(void **state)
+{
+	struct fake *f = *state;
+	struct echo e = { 0 };
+	struct lull *l;
+	struct lull_stream *s = NULL;
+	int fds = count_fds();
+
+	fake_start(f, script_duplex_close);
+	l = unit_connect(f);
+	assert_int_equal(lull_duplex_new(&s, l, &params, BLOCK, echo_duplex, &e), 0);
+	fake_wait_step(f, 1);
+	lull_disconnect(l);
+	assert_int_equal(e.calls, 0);
+	fake_join(f);
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_duplex_bad(void **state)
+{
+	struct lull_stream *s = NULL;
+	struct lull_stream_params p = cparams;
+	struct echo e = { 0 };
+
+	(void)state;
+	assert_int_equal(lull_duplex_new(&s, NULL, &params, 0, echo_duplex, &e),
+			 -EINVAL);
+	assert_int_equal(lull_duplex_new(&s, NULL, &params, RATE + 1, echo_duplex,
+					 &e), -EINVAL);
+	assert_int_equal(lull_duplex_new(&s, NULL, &params, BLOCK, NULL, &e),
+			 -EINVAL);
+	assert_int_equal(lull_capture_new(&s, NULL, &params, NULL, NULL), -EINVAL);
+	/* A capture stream takes no playback callback. */
+	assert_int_equal(lull_stream_new(&s, NULL, &p, tone_process, NULL), -EINVAL);
+	p.direction = (enum lull_direction)2;
+	assert_int_equal(lull_stream_new(&s, NULL, &p, NULL, NULL), -EINVAL);
+	assert_null(s);
+}
+
 /* --- no server needed ----------------------------------------------------------------------- */
 
 static void test_bad_params(void **state)
@@ -1168,6 +1694,14 @@ int main(void)
 		T(test_callback_drain_intr),
 		T(test_two_streams),
 		T(test_position),
+		T(test_read),
+		T(test_read_intr),
+		T(test_dies_in_read),
+		T(test_capture_position),
+		T(test_capture_callback),
+		T(test_duplex),
+		T(test_duplex_close),
+		cmocka_unit_test(test_duplex_bad),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_strerror),
 	};
