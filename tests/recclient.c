@@ -8,8 +8,9 @@
  *                                again every round trip
  *
  * Options: --rate R --channels C --latency-ms L --seconds S (default 2)
- * --out FILE --print-times (rec: "cb t_ns=T frame=F v=V" per callback, F
- * the stream frame of the first frame given, V its first sample) --block N
+ * --out FILE --print-times (rec: "cb t_ns=T frame=F n=N v=V vl=VL" per
+ * callback: F the stream frame of the first of the N frames given, V its
+ * first sample and VL the first sample of the last frame) --block N
  * (duplex, default 256) --impulse-at S (default 0.5) --stall-at S:D (rec:
  * once S seconds of audio have come, the callback blocks for D seconds,
  * like a client stuck elsewhere).
@@ -69,8 +70,9 @@ static size_t rc_capture(void *user, const void *buf, size_t frames)
 	const float *f = buf;
 
 	if (rc->print_times)
-		printf("cb t_ns=%lld frame=%llu v=%.9g\n", (long long)rc_now(),
-		       (unsigned long long)rc->frames, f[0]);
+		printf("cb t_ns=%lld frame=%llu n=%zu v=%.9g vl=%.9g\n",
+		       (long long)rc_now(), (unsigned long long)rc->frames, frames,
+		       f[0], f[(frames - 1) * rc->p.channels]);
 	if (rc->out)
 		fwrite(buf, sizeof(float) * rc->p.channels, frames, rc->out);
 	rc->frames += frames;
