@@ -4,8 +4,10 @@
 # lulld starts on the card "lullsim" with a 2 s buffer. Client A plays a
 # 440 Hz tone on the left channel for 8 s; a second later client B joins
 # with a 660 Hz tone on the right channel for 3 s, while the card's buffer
-# is full of A. Then the card's WAV and event log say what was heard and
-# when, and /proc says how often each process woke up.
+# is full of A. Meanwhile lull-rec records 2 s of the card's input (an
+# 880 Hz sine) at 44100 Hz. Then the card's WAV and event log say what was
+# heard and when, the recording what was recorded, and /proc how often
+# each process woke up.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +21,7 @@ CLIENT=$BUILD/tests/lullclient
 export ALSA_CONFIG_PATH=$BUILD/lullsim.conf
 export LULL_SOCKET=$OUT/run/sock
 
-for f in "$BUILD/lulld" "$CLIENT" "$WAVTOOL" "$ALSA_CONFIG_PATH"; do
+for f in "$BUILD/lulld" "$BUILD/lull-rec" "$CLIENT" "$WAVTOOL" "$ALSA_CONFIG_PATH"; do
 	[ -e "$f" ] || { echo "demo: ${f#"$ROOT"/} is missing; run make first" >&2; exit 1; }
 done
 
@@ -45,7 +47,7 @@ card_ns() {
 rm -rf "$OUT"
 mkdir -p -m 700 "$OUT" "$OUT/run"
 echo "== lulld on the simulated card (2 s buffer)"
-"$BUILD/lulld" -b 2000 -f float -d "lullsim:OUT=$OUT/card.wav" 2>"$OUT/lulld.log" &
+"$BUILD/lulld" -b 2000 -f float -d "lullsim:OUT=$OUT/card.wav,FREQ=880" 2>"$OUT/lulld.log" &
 LULLD=$!
 trap 'kill $LULLD 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$LULL_SOCKET" ] && break; sleep 0.05; done
@@ -61,11 +63,15 @@ sleep 1
 "$CLIENT" --name B --channel-only R --signal sine:660 --seconds 3 --drain \
 	--print-times >"$OUT/b.times" &
 B=$!
+echo "== C: lull-rec records 2 s of the card's input at 44100 Hz"
+"$BUILD/lull-rec" -r 44100 -c 1 -d 2 "$OUT/rec.wav" 2>"$OUT/rec.log" &
+C=$!
 sleep 2
 a1=$(switches $A)
 sleep 4
 a2=$(switches $A)
 wait $B
+wait $C
 wait $A
 d1=$(switches $LULLD)
 t1=$(date +%s.%N)
@@ -83,6 +89,9 @@ echo "   right (B): $(field freq "$("$WAVTOOL" freq "$OUT/card.wav" --channel 1 
 awk -v w="$b_write" -v s="$b_start" -v h="$b_heard" 'BEGIN {
 	printf "   B joined: first sample at the card %.2f ms after its first write, %.2f ms after it started\n",
 		(h - w) / 1e6, (h - s) / 1e6 }'
+echo "== what was recorded"
+echo "   $(sed 's/^lull-rec: //' "$OUT/rec.log" | tr '\n' ' ')"
+echo "   $(field freq "$("$WAVTOOL" freq "$OUT/rec.wav")") Hz at 44100 Hz ($(field frames "$("$WAVTOOL" info "$OUT/rec.wav")") frames)"
 echo "== how often each process woke up"
 awk -v d="$((d1 - d0))" -v t0="$t0" -v t1="$t1" 'BEGIN {
 	printf "   lulld: %d wakeups in %.1f s (%.2f/s), joins and drains included\n", d, t1 - t0, d / (t1 - t0) }'
@@ -91,3 +100,4 @@ sed -n 's/^lulld: \([0-9]* wakeups, .*\)/   lulld says: \1/p' "$OUT/lulld.log"
 echo "== files"
 echo "   $OUT/card.wav          what the card played (listen to it)"
 echo "   $OUT/card.wav.events   when it played it"
+echo "   $OUT/rec.wav           what lull-rec recorded"
