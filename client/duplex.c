@@ -7,10 +7,11 @@
  * the longest a block's output can come after its input was sampled:
  *
  *	ADC ---- capture latency ---- readable ---- rest of the block ----
- *	    ---- callback, write ---- lulld mixes it in (it rewinds a dry
- *	    stream at most every 10 ms) ---- DAC
+ *	    ---- callback, write ---- lulld mixes it in, up to its fill
+ *	    target ahead of the DAC (it rewinds a dry stream at most every
+ *	    10 ms) ---- DAC
  *
- * hence capture latency + one block + DUPLEX_MARGIN_MS. The round trip
+ * hence capture latency + one block + the fill target + DUPLEX_MARGIN_MS. The round trip
  * the application sees is about the prime; lull_duplex_roundtrip measures
  * it exactly from both halves' published positions. */
 #include "client/duplex.h"
@@ -245,15 +246,20 @@ static struct lull_stream_params duplex_in_params(const struct lull_stream_param
 	return in;
 }
 
-/* Capture latency (or delivery chunk, if longer) + one block + margin. */
+/* Capture latency (or delivery chunk, if longer) + one block + how far
+ * ahead of the DAC lulld mixes the output (half the playback latency it
+ * granted: the other half is the ring) + margin. Less, and the output
+ * runs dry now and then: each gap would lengthen the round trip for
+ * good. */
 static uint64_t duplex_prime_frames(const struct duplex *d)
 {
 	const struct lull_stream *in = d->in;
 	uint64_t lat = (uint64_t)in->latency_us * in->rate / 1000000;
+	uint64_t ahead = (uint64_t)d->out->latency_us / 2 * in->rate / 1000000;
 
 	if (lat < in->request_frames)
 		lat = in->request_frames;
-	return lat + d->block + (uint64_t)DUPLEX_MARGIN_MS * in->rate / 1000;
+	return lat + d->block + ahead + (uint64_t)DUPLEX_MARGIN_MS * in->rate / 1000;
 }
 
 static int duplex_open(struct duplex *d, struct lull *l,

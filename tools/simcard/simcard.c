@@ -417,8 +417,11 @@ static int simcard_delay(snd_pcm_ioplug_t *io, snd_pcm_sframes_t *delayp)
 		pthread_mutex_unlock(&sc->lock);
 		return -EPIPE;
 	}
+	/* Capture: frames already sampled but not in the ring yet (the
+	 * loopback lags the clock) are on their way, as in a FIFO: the delay
+	 * counts them, so it always tells when the ADC sampled what. */
 	d = simcard_playback(sc) ? (int64_t)(sc->appl - simcard_report(sc, now)) :
-				   (int64_t)(simcard_report(sc, now) - sc->appl);
+				   (int64_t)(simclock_report(&sc->clock, now) - sc->appl);
 	*delayp = (snd_pcm_sframes_t)(d + (int64_t)sc->opt.fifo);
 	pthread_mutex_unlock(&sc->lock);
 	return 0;
