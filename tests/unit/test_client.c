@@ -1436,8 +1436,9 @@ static void test_capture_callback(void **state)
 #define BLOCK 16
 #define BLOCKS 10
 /* What the library primes the output with: the capture latency the fake
- * grants (25 ms), one block, 15 ms. */
-#define PRIME (RATE * 25 / 1000 + BLOCK + RATE * 15 / 1000)
+ * grants (25 ms), one block, half the playback latency it grants (25 ms),
+ * 15 ms. */
+#define PRIME (RATE * 25 / 1000 + BLOCK + RATE * 25 / 2000 + RATE * 15 / 1000)
 
 struct echo {
 	int calls, bad_frames;
