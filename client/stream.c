@@ -137,7 +137,8 @@ int stream_wait(struct lull_stream *s)
 		{ .fd = conn_fd(s->l), .events = 0 },	/* hangup only */
 		{ .fd = s->stop_fd, .events = POLLIN },
 	};
-	char buf[64];
+	char buf[512];
+	ssize_t n;
 
 	if (poll(p, s->stop_fd >= 0 ? 3 : 2, -1) < 0)
 		return errno == EINTR ? -EINTR : -errno;
@@ -147,8 +148,12 @@ int stream_wait(struct lull_stream *s)
 	}
 	if (p[2].revents & POLLIN)
 		return -ECANCELED;
-	if ((p[0].revents & POLLIN) &&
-	    read(s->client_efd, buf, sizeof buf) < 0 && errno != EAGAIN)
+	/* Empty the pipe: after a stall it may hold many wake-ups, each of
+	 * which would otherwise cost a pass of the caller's loop. */
+	while ((p[0].revents & POLLIN) &&
+	       (n = read(s->client_efd, buf, sizeof buf)) == (ssize_t)sizeof buf)
+		;
+	if ((p[0].revents & POLLIN) && n < 0 && errno != EAGAIN)
 		return -errno;
 	if (p[0].revents & POLLHUP) {	/* lulld dropped the stream */
 		conn_set_gone(s->l);

@@ -75,7 +75,7 @@ static void capture_command(struct capture *c, const struct cmd *m)
 		m->r->paused = m->type == CMD_PAUSE;
 		break;
 	case CMD_VOLUME:
-		m->r->gain = m->value;
+		m->r->gain_to = m->value;	/* ramped over the next chunk */
 		break;
 	}
 }
@@ -139,13 +139,42 @@ static void capture_end(struct capture *c)
 }
 
 /* An overrun (the card's buffer filled up) or a suspend: what it held is
- * lost for everyone alike; the card starts again, empty. */
+ * lost for everyone alike; the card starts again, empty (or, resumed from
+ * a suspend, runs on where it stopped: recover returns 1). */
 static int capture_recover(struct capture *c, int err)
 {
 	atomic_fetch_add(&c->stats.xruns, 1);
-	c->running = 0;
+	c->resync = 1;
 	err = c->dev.ops->recover(c->dev.dev, err);
-	return err ? err : capture_begin(c);
+	if (err < 0) {
+		c->running = 0;
+		return err;
+	}
+	if (err > 0)
+		return 0;
+	c->running = 0;
+	return capture_begin(c);
+}
+
+/* Frames the card captured while we could not read them are lost. Our
+ * count moves on by as many, so that device frames keep their sampling
+ * times, and every stream skips them, counted as its loss:
+ *
+ *   before:  read ........ adc (at t_meas)
+ *   after:   read' = adc + (t - t_meas) * rate - delay     (at t)
+ */
+static void capture_resync(struct capture *c, const struct device_meas *m)
+{
+	double rate = smoother_rate(&c->clock);
+	uint64_t want = c->adc + (uint64_t)((double)(m->t_ns - c->t_meas) * rate / 1e9);
+
+	c->resync = 0;
+	if (!c->t_meas || m->t_ns < c->t_meas || want < c->read + (uint64_t)m->delay)
+		return;
+	want -= (uint64_t)m->delay;
+	for (unsigned i = 0; i < c->nstreams; i++)
+		recstream_skip(c->streams[i], want - c->read);
+	c->read = want;
 }
 
 static int capture_measure(struct capture *c, int64_t *fill)
@@ -167,6 +196,8 @@ static int capture_measure(struct capture *c, int64_t *fill)
 		m.fill = (int64_t)c->dev.info.buffer;
 	if (m.delay < m.fill)
 		m.delay = m.fill;
+	if (c->resync)
+		capture_resync(c, &m);
 	c->t_meas = m.t_ns;
 	c->adc = c->read + (uint64_t)m.delay;
 	smoother_put(&c->clock, m.t_ns, c->read + (uint64_t)m.fill);
@@ -174,13 +205,21 @@ static int capture_measure(struct capture *c, int64_t *fill)
 	return 0;
 }
 
-/* Everything captured, to every stream, a chunk at a time. */
+/* Everything captured, to every stream, a chunk at a time (smaller than
+ * RECSTREAM_CHUNK on a card with more than 8 channels). An overrun found
+ * while reading ends the cycle early. */
 static int capture_read(struct capture *c, int64_t fill)
 {
+	size_t max = sizeof c->buf / sizeof c->buf[0] / c->dev.info.channels;
+
+	if (max > RECSTREAM_CHUNK)
+		max = RECSTREAM_CHUNK;
 	while (fill > 0) {
-		size_t n = fill < RECSTREAM_CHUNK ? (size_t)fill : RECSTREAM_CHUNK;
+		size_t n = fill < (int64_t)max ? (size_t)fill : max;
 		long got = c->dev.ops->read(c->dev.dev, c->buf, n);
 
+		if (got == -EPIPE || got == -ESTRPIPE)
+			return capture_recover(c, (int)got);
 		if (got < 0)
 			return (int)got;
 		if (got == 0)
@@ -236,6 +275,27 @@ static void capture_events(struct capture *c, const struct epoll_event *ev, int 
 	}
 }
 
+/* A failing card: stopped (dropping whatever it held), retried in 100 ms
+ * rather than spun on, and reported to the control thread once per spell
+ * of failure, and once when it works again. */
+static void capture_health(struct capture *c, int err)
+{
+	struct cmd ev = { .type = EVT_CAPTURE, .token = (uint32_t)-err };
+
+	if (err >= 0) {
+		if (c->failing && cmdq_push(&c->out, &ev) == 0)
+			c->failing = 0;
+		return;
+	}
+	if (c->running)
+		c->dev.ops->stop(c->dev.dev);
+	c->running = 0;
+	c->resync = 1;
+	capture_arm(c, capture_now() + 100000000);
+	if (!c->failing && cmdq_push(&c->out, &ev) == 0)
+		c->failing = 1;
+}
+
 static void capture_try_realtime(struct capture *c)
 {
 	struct sched_param p = { .sched_priority = 20 };
@@ -251,11 +311,7 @@ static void *capture_main(void *arg)
 
 	capture_try_realtime(c);
 	while (!atomic_load(&c->quit)) {
-		if (capture_cycle(c) < 0) {
-			/* A failing card: retry in 100 ms rather than spin. */
-			c->running = 0;
-			capture_arm(c, capture_now() + 100000000);
-		}
+		capture_health(c, capture_cycle(c));
 		int n = epoll_wait(c->epfd, ev, 4, -1);
 		if (n <= 0)
 			continue;	/* EINTR: not a wakeup */

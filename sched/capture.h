@@ -40,6 +40,8 @@ struct capture {
 	uint64_t adc;		/* device frame at the ADC at t_meas */
 	int64_t t_meas;
 	int running;
+	int resync;		/* frames were lost: move `read` on by them */
+	int failing;		/* the card fails; the control thread knows */
 	struct smoother clock;
 	int64_t planned;
 

@@ -21,6 +21,8 @@ enum cmd_type {
 	CMD_DRAIN,	/* token: reply when played */
 	EVT_REMOVED,	/* audio -> control: s may be freed */
 	EVT_DRAINED,	/* audio -> control: token */
+	EVT_CAPTURE,	/* capture -> control: the capture card fails (token:
+			 * errno), or works again (token 0) */
 };
 
 struct cmd {

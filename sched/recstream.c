@@ -38,6 +38,8 @@ static int recstream_alloc_dsp(struct recstream *r, unsigned dev_rate)
 	if (err)
 		return err;
 	r->ratio = resampler_ratio(r->rs);
+	/* The converter holds back its look-ahead: part of the latency. */
+	r->latency_ns += (uint64_t)(resampler_delay(r->rs) / r->rate * NS);
 	r->out_max = (size_t)ceil(RECSTREAM_CHUNK * r->ratio) + 16;
 	r->map = malloc(RECSTREAM_CHUNK * r->channels * sizeof(float));
 	r->conv = malloc(r->out_max * r->channels * sizeof(float));
@@ -56,7 +58,7 @@ int recstream_new(struct recstream **out, const struct recstream_cfg *cfg)
 		.id = cfg->id, .rate = cfg->rate, .channels = cfg->channels,
 		.fmt = cfg->fmt, .frame_bytes = fmt_bytes(cfg->fmt) * cfg->channels,
 		.dev_channels = cfg->dev_channels, .paused = cfg->paused,
-		.gain = cfg->volume,
+		.gain = cfg->volume, .gain_to = cfg->volume,
 		.link = { .memfd = -1, .to_client = -1, .from_client = -1,
 			  .peer_to_client = -1, .peer_from_client = -1 },
 	};
@@ -104,6 +106,31 @@ static void recstream_deliver(struct recstream *r, size_t n)
 	r->out += n;
 }
 
+/* A new gain ramps in over the chunk: a step would click. */
+static void recstream_gain(struct recstream *r, size_t n)
+{
+	float g0 = r->gain, step = (r->gain_to - g0) / (float)n;
+
+	if (g0 == 1.0f && r->gain_to == 1.0f)
+		return;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned c = 0; c < r->channels; c++)
+			r->map[i * r->channels + c] *= g0 + step * (float)(i + 1);
+	r->gain = r->gain_to;
+}
+
+void recstream_skip(struct recstream *r, uint64_t n)
+{
+	uint64_t k = (uint64_t)llround((double)n * r->ratio);
+
+	if (!r->started)
+		return;
+	r->out += k;
+	r->skipped += k;
+	if (!r->paused)
+		atomic_fetch_add(&r->link.hdr->overruns, k);
+}
+
 /* Paused streams are converted too, and their output skipped: the mapping
  * from ring frames to device frames stays one straight line. */
 void recstream_put(struct recstream *r, const float *dev, size_t n, uint64_t d)
@@ -115,9 +142,7 @@ void recstream_put(struct recstream *r, const float *dev, size_t n, uint64_t d)
 		r->d0 = d;
 	}
 	mix_map_channels(dev, r->dev_channels, r->map, r->channels, n);
-	if (r->gain != 1.0f)
-		for (size_t i = 0; i < n * r->channels; i++)
-			r->map[i] *= r->gain;
+	recstream_gain(r, n);
 	while (done < n) {
 		size_t used = 0;
 		long got = resampler_process(r->rs, r->map + done * r->channels, n - done,

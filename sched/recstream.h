@@ -65,7 +65,7 @@ struct recstream {
 	/* capture thread state */
 	int started;		/* has had its first device frame */
 	int paused;
-	float gain;
+	float gain, gain_to;	/* gain_to: set by a volume change */
 	uint64_t d0;		/* device frame of output frame 0 */
 	uint64_t out;		/* output frames produced */
 	uint64_t skipped;	/* of which not put in the ring */
@@ -77,6 +77,9 @@ void recstream_free(struct recstream *r);
 
 /* n device frames starting at device frame d (at most RECSTREAM_CHUNK). */
 void recstream_put(struct recstream *r, const float *dev, size_t n, uint64_t d);
+/* n device frames were lost before the next put: they are skipped, and
+ * counted as the client's loss. */
+void recstream_skip(struct recstream *r, uint64_t n);
 /* Publishes the ring position: device frame adc was being sampled at
  * t_ns, the card's clock running `ratio` times CLOCK_MONOTONIC's. Wakes
  * the client when this cycle delivered anything. */

@@ -542,9 +542,15 @@ static void server_capture_events(struct server *sv)
 	struct slot *sl;
 
 	cmdq_ack(&sv->cap->out);
-	while (cmdq_pop(&sv->cap->out, &c) == 0)
+	while (cmdq_pop(&sv->cap->out, &c) == 0) {
 		if (c.type == EVT_REMOVED && (sl = server_unlink(sv, NULL, c.r)))
 			server_removed(sl);
+		else if (c.type == EVT_CAPTURE && c.token)
+			fprintf(stderr, "lulld: the capture card fails: %s; retrying "
+				"every 100 ms\n", strerror((int)c.token));
+		else if (c.type == EVT_CAPTURE)
+			fprintf(stderr, "lulld: the capture card works again\n");
+	}
 }
 
 /* --- the loop ------------------------------------------------------------------ */

@@ -4,11 +4,13 @@
  *   lull-rec [options] FILE|-
  *
  * It records for --duration seconds, or until SIGINT or SIGTERM; either
- * way it closes the file properly and exits 0. The file is valid at every
- * moment of the recording, not only at the end: libsndfile rewrites the
- * header after every write (SFC_SET_UPDATE_HEADER_AUTO), so even a
+ * way it closes the file properly and exits 0. A WAV file is valid at
+ * every moment of the recording, not only at the end: libsndfile rewrites
+ * its header after every write (SFC_SET_UPDATE_HEADER_AUTO), so even a
  * lull-rec killed outright leaves a file that plays, holding all but the
- * last chunk it had in hand.
+ * last chunk it had in hand. (A FLAC file is complete once closed: the
+ * encoder's last block and the total length come at the end.) A WAV
+ * cannot hold more than 4 GiB of audio: 6 hours of 48 kHz stereo s16.
  *
  * Signals: SIGINT and SIGTERM have a handler that only raises a stop flag
  * (without SA_RESTART). liblull's blocking read returns at once when a
@@ -271,7 +273,7 @@ static void rec_usage(FILE *f)
 	      "  -h, --help          this text\n"
 	      "\n"
 	      "Ctrl-C or SIGTERM ends the recording and closes the file (exit 0);\n"
-	      "the file is kept valid while recording, so even a killed lull-rec\n"
+	      "a WAV file is kept valid while recording, so even a killed lull-rec\n"
 	      "leaves one that plays. At the end lull-rec prints the frames\n"
 	      "recorded and the frames lost because it did not read in time.\n"
 	      "Exit status: 0 recorded, 1 error, 2 bad usage.\n", f);
@@ -374,10 +376,10 @@ static int rec_option(struct rec_opts *o, int c, const char *arg)
 		return o->type == REC_NONE ? rec_bad("type (wav, flac, raw)", arg) : 0;
 	case 'd':
 		return rec_parse_seconds(arg, &o->seconds) ?
-		       rec_bad("duration (seconds, 0..86400)", arg) : 0;
+		       rec_bad("duration (seconds, more than 0, up to 86400)", arg) : 0;
 	case 'l':
-		return rec_parse_uint(arg, 1, 60000, &o->p.latency_ms) ?
-		       rec_bad("latency (1..60000 ms)", arg) : 0;
+		return rec_parse_uint(arg, 1, 10000, &o->p.latency_ms) ?
+		       rec_bad("latency (1..10000 ms)", arg) : 0;
 	default:
 		/* getopt has said what. */
 		fputs("lull-rec: see lull-rec --help\n", stderr);
@@ -550,7 +552,9 @@ static int rec_chunk(struct rec *r, uint8_t *buf, size_t frames)
 static int rec_loop(struct rec *r)
 {
 	size_t chunk = r->o.p.rate / REC_CHUNK_DIV;
-	uint64_t total = (uint64_t)llround(r->o.seconds * r->o.p.rate);
+	/* At least one frame: 0 would mean "until stopped". */
+	uint64_t total = r->o.seconds > 0 ?
+			 (uint64_t)fmax(1, llround(r->o.seconds * r->o.p.rate)) : 0;
 	uint8_t *buf = malloc(chunk * r->frame_bytes);
 	int err = buf ? 0 : -ENOMEM;
 

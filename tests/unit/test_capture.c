@@ -332,20 +332,31 @@ static void test_slow_client_alone(void **state)
 	rig_free(g);
 }
 
-/* The card overran: it is recovered and started again, counted. */
+/* The card overran: it is recovered and started again, counted; the
+ * 100 ms it lost are skipped, so frames keep their sampling times, and
+ * the stream is told it lost them. */
 static void test_card_overrun(void **state)
 {
 	struct rig *g = rig_new();
 	struct recstream *r = rec_new(RATE, 20);
+	uint64_t read;
+	float got[2000];
 
 	(void)state;
 	rig_add(g, r);
 	capture_cycle(&g->c);
+	fake_capture(&g->f, 960);
+	capture_cycle(&g->c);
+	assert_int_equal(rec_take(r, got, 2000), 960);
+	read = g->c.read;
+	g->f.t += 100000000;	/* 4800 frames the card lost */
 	g->f.xrun = 1;
 	assert_int_equal(capture_cycle(&g->c), 0);
 	assert_int_equal(g->f.recovers, 1);
 	assert_int_equal(g->f.started, 2);
 	assert_int_equal(atomic_load(&g->c.stats.xruns), 1);
+	assert_true(g->c.read >= read + 4790 && g->c.read <= read + 4810);
+	assert_int_equal(atomic_load(&r->link.hdr->overruns), g->c.read - read);
 	recstream_free(r);
 	rig_free(g);
 }
