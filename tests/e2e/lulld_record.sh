@@ -13,6 +13,8 @@
 # 3. Three clients record the card's 1000 Hz sine at once, at 16000 Hz
 #    mono, 44100 Hz stereo and 48000 Hz stereo: each gets 1000 Hz within
 #    0.1 %, with no gap.
+# 5. The card overruns every 700 ms: lulld recovers each time and the
+#    recording goes on; each gap is reported to the client as lost frames.
 # 4. Duplex through the card's loopback: a client echoes its input to its
 #    output and adds one impulse, which then comes round once per round
 #    trip; the spacing of the impulses in what the card played is the
@@ -140,3 +142,17 @@ note "duplex: impulses every $spacing frames on the card, liblull says $rt ns; $
 [ "$spacing" -gt 0 ] || fail "the impulse did not come round on the card"
 awk -v s="$spacing" -v rt="$rt" 'BEGIN { d = s / 48000 * 1e9 - rt; if (d < 0) d = -d; exit !(d < 1e6) }' ||
 	fail "round trip: card $spacing frames, liblull $rt ns: more than 1 ms apart"
+
+# --- 5: the card overruns; recording goes on -------------------------------------------
+lulld_start xrun -d "$(card "OUT=$T/xrun.wav,CAPTURE=wav:$T/ramp.wav,XRUN=700")"
+"$RC" rec --seconds 4 --out "$T/x.raw" >"$T/x.txt" || fail "the recorder failed"
+lulld_stop
+res=$(ramp_check "$T/x.raw" 2)
+note "xrun: $res, $(cat "$T/x.txt"), lulld: $(grep 'capture:' "$T/xrun.log")"
+xruns=$(sed -n 's/.*frames, \([0-9]*\) overruns.*/\1/p' "$T/xrun.log")
+[ "${xruns:-0}" -ge 3 ] || fail "the card overran $xruns times, expected several"
+frames=$(kv frames "$res")
+[ "$frames" -gt $((48000 * 3)) ] || fail "recorded only $frames frames through the overruns"
+lost=$(kv overruns "$(cat "$T/x.txt")")
+[ "$(kv breaks "$res")" -ge 1 ] || fail "no gap in a recording through overruns"
+[ "$lost" -gt 0 ] || fail "the gaps were not reported as lost frames"
