@@ -77,6 +77,7 @@ LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o 
               $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o $(OBJ)/sched/alsadev.o \
               $(OBJ)/sched/watermark.o $(OBJ)/sched/capture.o \
               $(OBJ)/sched/recstream.o $(OBJ)/sched/link.o \
+              $(OBJ)/sched/devprobe.o $(OBJ)/sched/ptrprobe.o $(OBJ)/core/ptrstat.o \
               $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
 LULLD      := $(BUILD)/lulld
 
@@ -87,9 +88,11 @@ SERVER_TESTS := $(BUILD)/tests/test_ring $(BUILD)/tests/test_shm \
                 $(BUILD)/tests/test_resampler $(BUILD)/tests/test_smoother \
                 $(BUILD)/tests/test_planner $(BUILD)/tests/test_engine \
                 $(BUILD)/tests/test_client $(BUILD)/tests/test_watermark \
-                $(BUILD)/tests/test_capture
+                $(BUILD)/tests/test_capture \
+                $(BUILD)/tests/test_devprobe
 test_planner_OBJS   := $(OBJ)/sched/planner.o
 test_watermark_OBJS := $(OBJ)/sched/watermark.o
+test_devprobe_OBJS  := $(OBJ)/sched/devprobe.o $(OBJ)/core/ptrstat.o
 test_client_OBJS    := $(LIBLULL_OBJS)
 test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o \
                        $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o \

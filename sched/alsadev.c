@@ -32,13 +32,22 @@ static int64_t alsadev_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The pointer is read twice: the first hwsync lets the driver catch up
+ * with whatever it had to do since we last asked (a USB driver, or the
+ * simulated card playing two seconds of audio, can take a millisecond),
+ * so that the second one, the reading we keep, happens within a short
+ * window whose middle is its time. */
 static int alsadev_measure(void *p, struct device_meas *m)
 {
 	struct alsadev *a = p;
 	snd_pcm_sframes_t avail, delay;
-	int64_t t0 = alsadev_now();
+	int64_t t0;
 	int err;
 
+	avail = snd_pcm_avail(a->pcm);
+	if (avail < 0)
+		return (int)avail;
+	t0 = alsadev_now();
 	avail = snd_pcm_avail(a->pcm);	/* hwsync: reads the pointer */
 	if (avail < 0)
 		return (int)avail;
@@ -129,17 +138,25 @@ static int alsadev_start(void *p)
 	return snd_pcm_start(a->pcm);
 }
 
+/* A suspended card is asked to resume once: -EAGAIN (the driver is still
+ * waking up) goes back to the caller, who asks again later rather than
+ * sleep here on the audio thread. Resumed, it plays on where it stopped
+ * (1). A card that cannot resume (-ENOSYS; an ioplug plugin without a
+ * resume callback answers 0 and stays suspended: its state tells) is
+ * dropped and prepared, like one after an xrun: prepare drops whatever
+ * was in the buffer, so nothing stale replays (0). */
 static int alsadev_recover(void *p, int err)
 {
 	struct alsadev *a = p;
 
 	if (err == -ESTRPIPE) {
-		while ((err = snd_pcm_resume(a->pcm)) == -EAGAIN) {
-			struct timespec ms = { 0, 1000000 };
-			nanosleep(&ms, NULL);
-		}
+		err = snd_pcm_resume(a->pcm);
+		if (err == -EAGAIN)
+			return err;
+		if (err == 0 && snd_pcm_state(a->pcm) == SND_PCM_STATE_RUNNING)
+			return 1;
+		snd_pcm_drop(a->pcm);
 	}
-	/* Prepare drops whatever was in the buffer: nothing stale replays. */
 	return snd_pcm_prepare(a->pcm);
 }
 
@@ -226,6 +243,35 @@ static int alsadev_hw(struct alsadev *a, const struct device_cfg *cfg)
 	return 0;
 }
 
+/* Whether the card really takes frames back: some cards and plugins
+ * cannot rewind (rewindable or rewind answer 0 or an error). A few
+ * frames of silence are written before the card starts, taken back,
+ * and the card prepared again, empty. Returns 1, 0, or -errno when
+ * even preparing again fails. */
+static int alsadev_probe_rewind(struct alsadev *a)
+{
+	float zero[256] = { 0 };
+	long n = (long)(sizeof zero / sizeof zero[0] / a->info.channels);
+	long w = alsadev_write(a, zero, (size_t)n);
+	int ok = w > 0 && snd_pcm_rewindable(a->pcm) >= w &&
+		 snd_pcm_rewind(a->pcm, (snd_pcm_uframes_t)w) == w;
+	int err = snd_pcm_prepare(a->pcm);
+
+	return err < 0 ? err : ok;
+}
+
+/* Playback: info.can_rewind unless told not to rewind, or the probe says
+ * the card cannot. Returns 0 or -errno. */
+static int alsadev_rewinds(struct alsadev *a, const struct device_cfg *cfg)
+{
+	int ok = cfg->no_rewind ? 0 : alsadev_probe_rewind(a);
+
+	if (ok < 0)
+		return ok;
+	a->info.can_rewind = ok;
+	return 0;
+}
+
 static int alsadev_sw(struct alsadev *a)
 {
 	snd_pcm_sw_params_t *sw;
@@ -256,8 +302,9 @@ int device_open_alsa(struct device *d, const struct device_cfg *cfg)
 	err = snd_pcm_open(&a->pcm, cfg->name, cfg->capture ? SND_PCM_STREAM_CAPTURE :
 			   SND_PCM_STREAM_PLAYBACK, 0);
 	if (err < 0) {
-		fprintf(stderr, "lulld: cannot open %s for %s: %s\n", cfg->name,
-			cfg->capture ? "capture" : "playback", snd_strerror(err));
+		if (!cfg->quiet)
+			fprintf(stderr, "lulld: cannot open %s for %s: %s\n", cfg->name,
+				cfg->capture ? "capture" : "playback", snd_strerror(err));
 		free(a);
 		return err;
 	}
@@ -266,9 +313,12 @@ int device_open_alsa(struct device *d, const struct device_cfg *cfg)
 		err = alsadev_sw(a);
 	if (!err)
 		err = snd_pcm_prepare(a->pcm);
+	if (!err && a->info.can_rewind)
+		err = alsadev_rewinds(a, cfg);
 	if (err < 0) {
-		fprintf(stderr, "lulld: cannot configure %s for %s: %s\n", cfg->name,
-			cfg->capture ? "capture" : "playback", snd_strerror(err));
+		if (!cfg->quiet)
+			fprintf(stderr, "lulld: cannot configure %s for %s: %s\n", cfg->name,
+				cfg->capture ? "capture" : "playback", snd_strerror(err));
 		snd_pcm_close(a->pcm);
 		free(a);
 		return err;

@@ -11,6 +11,7 @@
 
 struct stream;
 struct recstream;
+struct device;
 
 enum cmd_type {
 	CMD_ADD = 1,	/* control -> audio: start mixing s */
@@ -21,8 +22,17 @@ enum cmd_type {
 	CMD_DRAIN,	/* token: reply when played */
 	EVT_REMOVED,	/* audio -> control: s may be freed */
 	EVT_DRAINED,	/* audio -> control: token */
+	EVT_LOST,	/* audio -> control: the card failed (token: errno);
+			 * dev is the dead card, now the control thread's
+			 * to close; the audio thread no longer touches it */
+	CMD_DEVICE,	/* control -> audio: dev is a new card to play on */
+	EVT_DEVICE,	/* audio -> control: the new card plays; dev (the
+			 * struct of CMD_DEVICE) may be freed */
 	EVT_CAPTURE,	/* capture -> control: the capture card fails (token:
 			 * errno), or works again (token 0) */
+	EVT_CLAMPED,	/* audio -> control: the first impossible position
+			 * (token: frames; value 1: beyond the buffer,
+			 * -1: the pointer went back) */
 };
 
 struct cmd {
@@ -31,6 +41,7 @@ struct cmd {
 	union {
 		struct stream *s;	/* the playback engine's */
 		struct recstream *r;	/* the capture engine's */
+		struct device *dev;	/* EVT_LOST, CMD_DEVICE, EVT_DEVICE */
 	};
 	float value;
 };

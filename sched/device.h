@@ -53,7 +53,9 @@ struct device_ops {
 	long (*rewind)(void *dev, size_t n);
 	/* Starts the stream once data is in. */
 	int (*start)(void *dev);
-	/* After an xrun or suspend: makes the card writable again, empty. */
+	/* After an xrun or suspend: makes the card writable again. Returns
+	 * 0: prepared and empty; 1: resumed where it was suspended (running,
+	 * its contents kept); -EAGAIN: still waking up, ask again later. */
 	int (*recover)(void *dev, int err);
 	/* Stops the card at once and leaves it ready to start again, empty. */
 	int (*stop)(void *dev);
@@ -72,6 +74,9 @@ struct device_cfg {
 	int fmt;		/* enum fmt, or -1: best the card offers */
 	unsigned buffer_ms;
 	int capture;		/* open the capture side */
+	int no_rewind;		/* playback: will not rewind, do not probe
+				 * (info.can_rewind = 0) */
+	int quiet;		/* no log on failure: the caller retries */
 };
 
 /* Opens an ALSA PCM for timer-scheduled playback or capture: mmap, one

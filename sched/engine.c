@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -41,6 +42,20 @@ static int64_t engine_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t engine_clock(void *arg)
+{
+	(void)arg;
+	return engine_now();
+}
+
+/* The first device frame a change can still reach: past the DMA and the
+ * safeguard when the card rewinds; otherwise only what is not written
+ * yet. */
+static uint64_t engine_soonest(const struct engine *e)
+{
+	return e->dev.info.can_rewind ? e->hw + e->cfg.safeguard : e->written;
 }
 
 /* --- streams ----------------------------------------------------------------- */
@@ -68,7 +83,7 @@ static void engine_want_rewind(struct engine *e, uint64_t r, uint32_t reason)
 /* The mix must change from "as soon as possible". */
 static void engine_rewind_asap(struct engine *e, uint32_t reason)
 {
-	engine_want_rewind(e, e->hw + e->cfg.safeguard, reason);
+	engine_want_rewind(e, engine_soonest(e), reason);
 }
 
 /* lulld listens to a stream's wake-up pipe only while it waits for data
@@ -112,7 +127,7 @@ static void engine_gap(struct engine *e, struct stream *s)
  *   -----|-----|---------------|-----------------------------|---> */
 static void engine_stream_data(struct engine *e, struct stream *s)
 {
-	uint64_t end = stream_mixed_end(s), soon = e->hw + e->cfg.safeguard;
+	uint64_t end = stream_mixed_end(s), soon = engine_soonest(e);
 
 	engine_listen(e, s, 0);
 	if (s->started && end > soon + watermark_get(&e->wm)) {
@@ -133,7 +148,7 @@ static void engine_deadlines(struct engine *e)
 	for (unsigned i = 0; i < e->nstreams; i++) {
 		struct stream *s = e->streams[i];
 		if (s->pending &&
-		    stream_mixed_end(s) <= e->hw + e->cfg.safeguard + watermark_get(&e->wm))
+		    stream_mixed_end(s) <= engine_soonest(e) + watermark_get(&e->wm))
 			engine_stream_data(e, s);
 	}
 }
@@ -200,7 +215,7 @@ static void engine_remove(struct engine *e, struct stream *s)
 	trace_put(&e->trace, TRACE_LEAVE, s->id, 0, 0);
 	/* Its audio still in the buffer must not be heard (a paused or dry
 	 * stream may have none left there). */
-	if (stream_mixed_end(s) > e->hw + e->cfg.safeguard)
+	if (stream_mixed_end(s) > engine_soonest(e))
 		engine_rewind_asap(e, REWIND_LEAVE);
 	cmdq_push(&e->out, &ev);
 }
@@ -226,6 +241,8 @@ static void engine_volume(struct engine *e, struct stream *s, float v)
 	engine_rewind_asap(e, REWIND_VOLUME);
 }
 
+static void engine_device(struct engine *e, struct device *nd);
+
 static void engine_command(struct engine *e, const struct cmd *c)
 {
 	switch (c->type) {
@@ -248,6 +265,9 @@ static void engine_command(struct engine *e, const struct cmd *c)
 		 * them now, right where the stream stopped. */
 		if (c->s->dry && stream_has_data(c->s))
 			engine_stream_data(e, c->s);
+		break;
+	case CMD_DEVICE:
+		engine_device(e, c->dev);
 		break;
 	}
 }
@@ -292,25 +312,57 @@ void engine_stream_event(struct engine *e, uint32_t id, int hangup)
 
 /* --- the card ---------------------------------------------------------------- */
 
+/* An impossible position: counted and traced every time (a = -ERANGE,
+ * b = the fill the card claimed), told to the control thread the first
+ * time only, which logs it; the audio thread never logs. */
+static void engine_impossible(struct engine *e, int64_t fill)
+{
+	int64_t off = fill < 0 ? -fill : fill - (int64_t)e->dev.info.buffer;
+	struct cmd ev = {
+		.type = EVT_CLAMPED, .value = fill < 0 ? 1 : -1,
+		.token = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off,
+	};
+
+	atomic_fetch_add(&e->stats.clamps, 1);
+	trace_put(&e->trace, TRACE_XRUN, -ERANGE, fill, 0);
+	if (!e->clamp_told && cmdq_push(&e->out, &ev) == 0)
+		e->clamp_told = 1;
+}
+
+/* Where the DMA is at time t by the last good reading and the time since
+ * (nominal rate), never past what was written. */
+static uint64_t engine_hw_by(const struct engine *e, int64_t t)
+{
+	uint64_t h = e->hw;
+
+	if (e->running && t > e->t_meas)
+		h += (uint64_t)((double)(t - e->t_meas) * e->dev.info.rate / 1e9);
+	return h < e->written ? h : e->written;
+}
+
 static int engine_measure(struct engine *e)
 {
 	struct device_meas m;
-	int err = e->dev.ops->measure(e->dev.dev, &m);
+	int err = e->dev.ops->measure(e->dev.dev, &m), bogus;
 
 	if (err)
 		return err;
-	/* A pointer that claims more than the buffer, or less than nothing,
-	 * is clamped; a real card must never make us write over the DMA. */
-	if (m.fill < 0)
-		m.fill = 0;
-	if ((uint64_t)m.fill > e->dev.info.buffer)
-		m.fill = (int64_t)e->dev.info.buffer;
+	/* A pointer that claims more than the buffer (avail beyond it), or
+	 * less than nothing (it went back past what we wrote), says nothing
+	 * about where the DMA is: it is replaced by the last good reading
+	 * moved on by the time since. Taken at its word, "empty" would make
+	 * us write over the DMA and answer drains before they are heard. */
+	bogus = m.fill < 0 || (uint64_t)m.fill > e->dev.info.buffer;
+	if (bogus) {
+		engine_impossible(e, m.fill);
+		m.fill = (int64_t)(e->written - engine_hw_by(e, m.t_ns));
+	}
 	if (m.delay < m.fill)
 		m.delay = m.fill;
 	e->t_meas = m.t_ns;
 	e->hw = e->written - (uint64_t)m.fill;
 	e->heard = e->written > (uint64_t)m.delay ? e->written - (uint64_t)m.delay : 0;
-	if (e->running)
+	if (e->running && !bogus)
 		smoother_put(&e->clock, m.t_ns, e->hw);
 	return 0;
 }
@@ -334,22 +386,119 @@ static void engine_judge_wakeup(struct engine *e, int64_t fill)
 	e->late = -1;
 }
 
-/* An xrun (the buffer ran empty) or a suspend: the card is prepared again,
- * empty; everything written had been played, so no position moves. */
-static int engine_recover(struct engine *e, int err)
+static void engine_stream_rewind(struct engine *e, struct stream *s);
+static void engine_apply_gains(struct engine *e);
+static void engine_disarm(struct engine *e);
+
+/* Where the card would be now had it played on since it was last
+ * measured, plus the safeguard: frames before it may have been heard.
+ * A card that stopped early (xrun, suspend, failure) heard less, so
+ * continuing from here skips a little and never repeats. */
+static uint64_t engine_played_by_now(const struct engine *e)
 {
-	atomic_fetch_add(&e->stats.xruns, 1);
-	trace_put(&e->trace, TRACE_XRUN, err, 0, 0);
-	{
-		uint64_t old = watermark_get(&e->wm);
-		engine_watermark(e, watermark_xrun(&e->wm, e->t_meas), old);
-	}
+	uint64_t p = engine_hw_by(e, e->now(e->now_arg)) + e->cfg.safeguard;
+
+	return p < e->written ? p : e->written;
+}
+
+/* The card starts again, empty: after an xrun, a suspend it could not
+ * resume from, or on a new card. What was written and not played is gone.
+ * Every stream goes back to the frame mixed at p, so it continues about
+ * where it was last heard (its render cache still holds that audio); the
+ * positions carry on from p rather than restart at 0, so no stream's
+ * journal ever sees the device go backwards.
+ *
+ *     hw (last measured)     p                         written
+ *   --|----------------------|-------------------------|------>
+ *      heard (or maybe)       streams continue here     lost */
+static void engine_restart(struct engine *e)
+{
+	uint64_t p = engine_played_by_now(e);
+
 	e->running = 0;
 	smoother_reset(&e->clock);
-	err = e->dev.ops->recover(e->dev.dev, err);
-	if (err)
-		return err;
-	return engine_measure(e);
+	e->written = e->hw = e->heard = p;
+	e->rewind_to = UINT64_MAX;
+	e->late = -1;
+	for (unsigned i = 0; i < e->nstreams; i++)
+		engine_stream_rewind(e, e->streams[i]);
+	engine_apply_gains(e);
+}
+
+/* An xrun (the buffer ran empty) or a suspend. A card that resumed where
+ * it was suspended plays on with its contents: nothing moves, only the
+ * clock smoother starts afresh (time jumped). Otherwise it is prepared
+ * again, empty, and the engine restarts. Returns 0 or -errno (-EAGAIN:
+ * still resuming). */
+static int engine_recover(struct engine *e, int err)
+{
+	uint64_t old = watermark_get(&e->wm);
+	int r = e->dev.ops->recover(e->dev.dev, err);
+
+	if (r < 0)
+		return r;
+	trace_put(&e->trace, TRACE_XRUN, err, r, 0);
+	if (err == -ESTRPIPE) {
+		atomic_fetch_add(&e->stats.suspends, 1);
+	} else {
+		/* An underrun: we woke too late; wake earlier from now on. */
+		atomic_fetch_add(&e->stats.xruns, 1);
+		engine_watermark(e, watermark_xrun(&e->wm, e->t_meas), old);
+	}
+	if (r == 1)
+		smoother_reset(&e->clock);
+	else
+		engine_restart(e);
+	return 0;
+}
+
+/* Errors that say the card is gone or broken, as opposed to an xrun, a
+ * suspend or a moment of waiting: reopening is the only remedy. */
+static int engine_is_loss(int err)
+{
+	return err < 0 && err != -EPIPE && err != -ESTRPIPE && err != -EAGAIN &&
+	       err != -EINTR;
+}
+
+/* The card failed: hand it to the control thread to close and reopen
+ * (the audio thread never opens or closes cards: both allocate and may
+ * block). The positions restart now, while the time since the card was
+ * last measured still says how far it may have played; the streams then
+ * wait there. No timer is armed: the thread sleeps until a command. */
+static void engine_lose(struct engine *e, int err)
+{
+	struct cmd ev = { .type = EVT_LOST, .dev = &e->dead, .token = (uint32_t)-err };
+
+	e->dead = e->dev;
+	if (cmdq_push(&e->out, &ev) < 0)
+		return;		/* a full queue: try again next cycle */
+	engine_restart(e);
+	e->lost = 1;
+	e->dev.ops = NULL;
+	e->dev.dev = NULL;
+	atomic_fetch_add(&e->stats.losses, 1);
+	trace_put(&e->trace, TRACE_XRUN, err, 0, 0);
+	engine_disarm(e);
+}
+
+/* A new card from the control thread (same rate, channels, format and
+ * buffer: the streams were built for them, so only the handle changes),
+ * empty: the next cycle fills and starts it.
+ * The struct goes back with what it replaced: nothing when the old card
+ * was lost, else the old card, for the control thread to close. */
+static void engine_device(struct engine *e, struct device *nd)
+{
+	struct cmd ev = { .type = EVT_DEVICE, .dev = nd };
+	const struct device_ops *ops = e->dev.ops;
+	void *dev = e->dev.dev;
+
+	e->dev.ops = nd->ops;
+	e->dev.dev = nd->dev;
+	nd->ops = ops;
+	nd->dev = dev;
+	e->lost = 0;
+	e->running = 0;		/* positions restarted when the old one was lost */
+	cmdq_push(&e->out, &ev);	/* full: a leak of one struct, not a crash */
 }
 
 /* A stream moved back to the new end of the buffer: if that gave it
@@ -375,6 +524,8 @@ static int engine_rewind_due(struct engine *e)
 {
 	if (e->rewind_to == UINT64_MAX)
 		return 0;
+	if (!e->dev.info.can_rewind)
+		return 1;	/* nothing to take back: changes apply at once */
 	if (e->t_meas - e->last_rewind < REWIND_GAP_NS && e->last_rewind)
 		return 0;
 	e->last_rewind = e->t_meas;
@@ -401,6 +552,8 @@ static void engine_rewind(struct engine *e)
 	e->written -= (uint64_t)done;
 	for (unsigned i = 0; i < e->nstreams; i++)
 		engine_stream_rewind(e, e->streams[i]);
+	if (!e->dev.info.can_rewind)
+		return;		/* the change starts at written: no rewind */
 	trace_put(&e->trace, TRACE_REWIND, (int64_t)ask, done, e->rewind_reason);
 	if (done > 0) {
 		atomic_fetch_add(&e->stats.rewinds, 1);
@@ -421,10 +574,17 @@ static void engine_apply_gains(struct engine *e)
 	}
 }
 
-/* The lowest fill any stream asks for rules; with none, the whole buffer. */
+/* The lowest fill any stream asks for rules; with none, the whole buffer.
+ * Without rewinds, a change (a join, a pause) is heard only after what is
+ * already written: the fill stays within two watermarks, so it is heard
+ * after at most one watermark of waiting for the wakeup and the one
+ * watermark still in the buffer then. */
 static uint64_t engine_target(const struct engine *e)
 {
 	uint64_t t = e->dev.info.buffer;
+
+	if (!e->dev.info.can_rewind && t > 2 * watermark_get(&e->wm))
+		t = 2 * watermark_get(&e->wm);
 
 	for (unsigned i = 0; i < e->nstreams; i++)
 		if (e->streams[i]->fill_target < t)
@@ -634,16 +794,14 @@ static int engine_idle(struct engine *e)
 	return 1;
 }
 
-/* One cycle; see the top of the file. */
-int engine_cycle(struct engine *e)
+/* One cycle on a working card; see the top of the file. */
+static int engine_cycle_card(struct engine *e)
 {
 	struct plan_in in;
 	struct plan_out out;
 	int64_t before, due;
 	int err = engine_measure(e);
 
-	if (err == -EPIPE || err == -ESTRPIPE)
-		err = engine_recover(e, err);
 	if (err)
 		return err;
 	engine_judge_wakeup(e, (int64_t)(e->written - e->hw));
@@ -688,6 +846,28 @@ int engine_cycle(struct engine *e)
 		due = e->idle_since + e->cfg.idle_ns;	/* time to stop the card */
 	engine_arm(e, due < out.wake_ns ? due : out.wake_ns);
 	return 0;
+}
+
+/* One cycle. An xrun or a suspend found anywhere in it (measuring,
+ * writing, starting) is recovered and the cycle run again, once; a card
+ * that failed is handed back (nothing is touched until a new one comes). */
+int engine_cycle(struct engine *e)
+{
+	int err;
+
+	if (e->lost)
+		return 0;
+	err = engine_cycle_card(e);
+	if (err == -EPIPE || err == -ESTRPIPE) {
+		err = engine_recover(e, err);
+		if (!err)
+			err = engine_cycle_card(e);
+	}
+	if (engine_is_loss(err)) {
+		engine_lose(e, err);
+		return e->lost ? 0 : err;
+	}
+	return err;
 }
 
 /* --- the thread ------------------------------------------------------------------ */
@@ -778,6 +958,9 @@ int engine_init(struct engine *e, const struct device *dev,
 	e->dev = *dev;
 	e->cfg = *cfg;
 	e->rewind_to = UINT64_MAX;
+	e->now = engine_clock;
+	if (cfg->no_rewind)
+		e->dev.info.can_rewind = 0;
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	e->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (e->epfd < 0 || e->timerfd < 0)
@@ -819,12 +1002,39 @@ void engine_stop(struct engine *e)
 	}
 }
 
+static void engine_close_dev(struct device *d)
+{
+	if (d->ops)
+		d->ops->close(d->dev);
+	d->ops = NULL;
+}
+
+/* Cards still in flight when lulld stops: whoever would have received
+ * them is gone. */
+static void engine_drain_cards(struct engine *e)
+{
+	struct cmd c;
+
+	while (e->in.efd >= 0 && cmdq_pop(&e->in, &c) == 0)
+		if (c.type == CMD_DEVICE) {
+			engine_close_dev(c.dev);
+			free(c.dev);
+		}
+	while (e->out.efd >= 0 && cmdq_pop(&e->out, &c) == 0) {
+		if (c.type == EVT_LOST)
+			engine_close_dev(c.dev);
+		if (c.type == EVT_DEVICE) {
+			engine_close_dev(c.dev);
+			free(c.dev);
+		}
+	}
+}
+
 void engine_fini(struct engine *e)
 {
 	engine_stop(e);
-	if (e->dev.ops)
-		e->dev.ops->close(e->dev.dev);
-	e->dev.ops = NULL;
+	engine_close_dev(&e->dev);
+	engine_drain_cards(e);
 	cmdq_fini(&e->in);
 	cmdq_fini(&e->out);
 	if (e->epfd >= 0)

@@ -4,7 +4,13 @@
  * It sleeps on an absolute CLOCK_MONOTONIC timerfd until the buffer has
  * drained to the watermark, on its command queue, and on the wake-up
  * pipes of the streams that ran dry. It never allocates, never takes a lock the
- * control thread holds, and reports through binary trace events. */
+ * control thread holds, and reports through binary trace events.
+ *
+ * Bad hardware: an xrun or a suspend is recovered on the spot; a card that
+ * fails (any other error) is handed to the control thread (EVT_LOST), which
+ * reopens it and hands a new one back (CMD_DEVICE) while the streams wait.
+ * A card that cannot rewind (or no_rewind) is kept only two watermarks
+ * full, so a change is still heard within a watermark and a wakeup. */
 #ifndef LULL_ENGINE_H
 #define LULL_ENGINE_H
 
@@ -31,10 +37,14 @@ struct engine_cfg {
 	uint64_t safeguard;	/* frames kept clear of the DMA when rewinding */
 	uint64_t ramp;		/* volume ramp, frames */
 	int realtime;		/* try SCHED_FIFO */
+	int no_rewind;		/* never rewind, whatever the card can do */
 };
 
 struct engine_stats {
 	_Atomic uint64_t wakeups, rewinds, rewound, xruns, underruns;
+	_Atomic uint64_t suspends;	/* the card was suspended */
+	_Atomic uint64_t losses;	/* the card failed and was handed back */
+	_Atomic uint64_t clamps;	/* impossible positions clamped */
 };
 
 struct engine {
@@ -64,6 +74,14 @@ struct engine {
 	struct watermark wm;
 	int64_t idle_since;	/* no stream since then; -1: streams */
 	int idle;		/* the card is stopped for want of streams */
+	int lost;		/* the card failed: nothing touches it until
+				 * CMD_DEVICE brings another */
+	struct device dead;	/* the failed card, handed to the control
+				 * thread with EVT_LOST */
+	int clamp_told;		/* EVT_CLAMPED has been sent */
+	/* CLOCK_MONOTONIC ns; tests put a fake clock here */
+	int64_t (*now)(void *arg);
+	void *now_arg;
 
 	pthread_t thread;
 	atomic_int quit;
@@ -76,7 +94,9 @@ int engine_init(struct engine *e, const struct device *dev,
 int engine_start(struct engine *e);
 /* Stops the thread; the trace and the streams can still be read. */
 void engine_stop(struct engine *e);
-/* Stops the thread and closes the device and the trace. */
+/* Stops the thread and closes the device and the trace, and any card
+ * still in flight between the threads (CMD_DEVICE, EVT_LOST, EVT_DEVICE
+ * not yet read: call after the control thread has stopped reading). */
 void engine_fini(struct engine *e);
 
 /* The audio thread's steps, exposed so tests can drive the engine with a

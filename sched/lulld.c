@@ -12,18 +12,129 @@
 #include <unistd.h>
 
 #include "ipc/sock.h"
+#include "sched/devprobe.h"
 #include "sched/engine.h"
 #include "sched/options.h"
+#include "sched/ptrprobe.h"
 #include "sched/server.h"
 
-/* Safeguard: max(256 bytes, 1.33 ms) unless set. */
-static uint64_t lulld_safeguard(const struct options *o, const struct device_info *d)
-{
-	uint64_t bytes = 256 / (fmt_bytes(d->fmt) * d->channels);
-	uint64_t us = o->safeguard_us ? o->safeguard_us : 1330;
-	uint64_t frames = (us * d->rate + 999999) / 1000000;
+/* --- the pointer probe at startup: what the card's pointer is worth decides
+ * the rewind safeguard and the watermark (sched/devprobe.h) --- */
 
-	return o->safeguard_us || frames > bytes ? frames : bytes;
+static snd_pcm_format_t lulld_probe_format(int fmt)
+{
+	switch (fmt) {
+	case FMT_S16: return SND_PCM_FORMAT_S16_LE;
+	case FMT_S24: return SND_PCM_FORMAT_S24_LE;
+	case FMT_S32: return SND_PCM_FORMAT_S32_LE;
+	case FMT_FLOAT: return SND_PCM_FORMAT_FLOAT_LE;
+	default: return SND_PCM_FORMAT_UNKNOWN;
+	}
+}
+
+/* The loopback's capture end takes the playback's actual setup. */
+static int lulld_probe_loop(const struct options *o, snd_pcm_t *play,
+			    snd_pcm_t **cap, const char **what)
+{
+	struct ptrprobe_hw hw;
+	struct ptrprobe_setup s;
+	int err = ptrprobe_hw_read(play, &hw);
+
+	if (err < 0) {
+		*what = "snd_pcm_hw_params_current";
+		return err;
+	}
+	s = (struct ptrprobe_setup){ .rate = hw.rate, .channels = hw.channels,
+		.format = hw.format, .buffer_ms = (unsigned)(hw.buffer * 1000 / hw.rate) };
+	return ptrprobe_open(cap, o->probe_loopback, SND_PCM_STREAM_CAPTURE, &s, what);
+}
+
+/* Opens the card as lulld will, measures it for probe_ms (and its
+ * prefetch through the loopback, when there is one) and closes it again.
+ * A failed probe leaves f as it was: lulld falls back to the defaults. */
+static int lulld_probe_run(const struct options *o, struct devprobe_found *f,
+			   const char **what)
+{
+	struct ptrprobe_setup s = { .rate = o->rate, .channels = o->channels,
+		.format = lulld_probe_format(o->format), .buffer_ms = o->buffer_ms };
+	struct ptrprobe_opts po = { .duration_ms = o->probe_ms, .interval_us = 200 };
+	struct ptrprobe_result r;
+	snd_pcm_t *pcm = NULL, *loop = NULL;
+	int err = ptrprobe_open(&pcm, o->device, SND_PCM_STREAM_PLAYBACK, &s, what);
+
+	if (!err && o->probe_loopback[0])
+		err = lulld_probe_loop(o, pcm, &loop, what);
+	if (!err) {
+		po.loop_capture = loop;
+		err = ptrprobe_run(pcm, &po, &r);
+		if (err)
+			*what = r.failed;
+		else {
+			f->period = (uint64_t)r.hw.period;
+			devprobe_found_set(f, &r.report, r.margin_done ? &r.margin : NULL);
+		}
+		ptrprobe_result_free(&r);
+	}
+	if (loop)
+		snd_pcm_close(loop);
+	if (pcm)
+		snd_pcm_close(pcm);
+	return err;
+}
+
+static void lulld_probe(const struct options *o, struct devprobe_found *f)
+{
+	const char *what = NULL;
+	int err;
+
+	*f = (struct devprobe_found){ .prefetch = o->prefetch,
+		.prefetch_src = o->prefetch ? DEVPROBE_DECLARED : DEVPROBE_NONE };
+	if (!o->probe_ms)
+		return;
+	f->rate = o->rate;
+	err = lulld_probe_run(o, f, &what);
+	if (err && o->verbose >= 0)
+		fprintf(stderr, "lulld: probe: %s: %s; margins from the defaults\n",
+			what ? what : "error", snd_strerror(err));
+}
+
+static void lulld_probe_print(const struct options *o, const struct devprobe_found *f,
+			      const struct devprobe_choice *c)
+{
+	if (o->verbose < 0)
+		return;
+	if (f->measured)
+		fprintf(stderr, "lulld: probe %u ms: pointer granularity %lld frames, "
+			"jitter %.3f ms, stall %.1f ms, drift %+.0f ppm\n", o->probe_ms,
+			(long long)f->granularity, f->jitter_us / 1000, f->stall_ms,
+			f->drift_ppm);
+	else
+		fprintf(stderr, "lulld: probe off\n");
+	fprintf(stderr, "lulld: prefetch %lld frames (%s); DMA lead %llu frames -> "
+		"rewind safeguard %llu frames (%s), watermark %llu frames (%s), "
+		"floor %llu frames\n", (long long)f->prefetch,
+		devprobe_src_name(f->prefetch_src), (unsigned long long)c->lead,
+		(unsigned long long)c->safeguard, devprobe_src_name(c->safeguard_src),
+		(unsigned long long)c->watermark, devprobe_src_name(c->watermark_src),
+		(unsigned long long)c->watermark_min);
+}
+
+/* Safeguard and watermark for the card as opened, from the probe. */
+static void lulld_size(const struct options *o, const struct device_info *d,
+		       struct devprobe_found *f, struct engine_cfg *ec)
+{
+	struct devprobe_want w = { .safeguard_us = o->safeguard_us,
+				   .watermark_ms = o->watermark_ms };
+	struct devprobe_choice c;
+
+	f->rate = d->rate;
+	f->frame_bytes = (unsigned)(fmt_bytes(d->fmt) * d->channels);
+	f->buffer = d->buffer;
+	devprobe_size(f, &w, &c);
+	ec->safeguard = c.safeguard;
+	ec->watermark = c.watermark;
+	ec->watermark_min = c.watermark_min;
+	lulld_probe_print(o, f, &c);
 }
 
 static void lulld_print(const struct options *o, const struct device_info *d,
@@ -57,6 +168,32 @@ static void lulld_stats(const struct options *o, struct engine *e)
 		(unsigned long long)atomic_load(&e->stats.xruns),
 		(unsigned long long)atomic_load(&e->stats.underruns),
 		smoother_ppm(&e->clock));	/* the audio thread has stopped */
+}
+
+/* Without rewinds lulld behaves differently enough to say so, once. */
+static void lulld_print_rewind(const struct options *o, const struct engine *e)
+{
+	const struct device_info *d = &e->dev.info;
+
+	if (o->verbose < 0 || d->can_rewind)
+		return;
+	fprintf(stderr, "lulld: rewinds are off (%s): the buffer is kept two "
+		"watermarks full (%.0f ms); pause, volume and leaving are heard "
+		"once the audio already written has played\n",
+		o->no_rewind ? "--no-rewind" : "the card cannot rewind",
+		2000.0 * (double)e->cfg.watermark / d->rate);
+}
+
+/* What the card did wrong, counted by the audio thread. */
+static void lulld_trouble(const struct options *o, struct engine *e)
+{
+	if (o->verbose < 0)
+		return;
+	fprintf(stderr, "lulld: card trouble: %llu suspends, %llu failures, "
+		"%llu impossible positions\n",
+		(unsigned long long)atomic_load(&e->stats.suspends),
+		(unsigned long long)atomic_load(&e->stats.losses),
+		(unsigned long long)atomic_load(&e->stats.clamps));
 }
 
 /* -vv: the trace as text at exit. */
@@ -140,11 +277,12 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 	struct engine *e = calloc(1, sizeof *e);	/* big: the trace ring */
 	struct device_cfg dc = {
 		.name = o->device, .rate = o->rate, .channels = o->channels,
-		.fmt = o->format, .buffer_ms = o->buffer_ms,
+		.fmt = o->format, .buffer_ms = o->buffer_ms, .no_rewind = o->no_rewind,
 	};
-	struct engine_cfg ec = { .realtime = o->realtime };
+	struct engine_cfg ec = { .realtime = o->realtime, .no_rewind = o->no_rewind };
 	struct server *sv;
 	struct capture *cap;
+	struct devprobe_found found;
 	struct device dev;
 	int err = e ? server_new(&sv, path, e) : -ENOMEM;
 
@@ -156,13 +294,13 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 		free(e);
 		return 1;
 	}
+	lulld_probe(o, &found);
 	if ((err = device_open_alsa(&dev, &dc))) {
 		server_free(sv);
 		free(e);
 		return 1;
 	}
-	ec.watermark = (uint64_t)o->watermark_ms * dev.info.rate / 1000;
-	ec.safeguard = lulld_safeguard(o, &dev.info);
+	lulld_size(o, &dev.info, &found, &ec);
 	ec.ramp = dev.info.rate / 200;	/* 5 ms */
 	ec.idle_ns = (int64_t)o->idle_ms * 1000000;
 	if ((err = engine_init(e, &dev, &ec)) || (err = engine_start(e))) {
@@ -173,6 +311,8 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 		return 1;
 	}
 	lulld_print(o, &dev.info, &ec, path);
+	lulld_print_rewind(o, e);
+	server_set_device(sv, &dc);
 	cap = lulld_capture(o, &dc);
 	server_set_capture(sv, cap);
 	err = server_run(sv, stop_fd);
@@ -180,6 +320,7 @@ static int lulld_serve(const struct options *o, const char *path, int stop_fd)
 	if (cap)
 		capture_stop(cap);
 	lulld_stats(o, e);
+	lulld_trouble(o, e);
 	lulld_dump_trace(o, e);
 	server_free(sv);
 	lulld_capture_free(o, cap);

@@ -21,15 +21,26 @@ static const char options_usage[] =
 "  -c, --channels N        card channels (default 2)\n"
 "  -f, --format FMT        s16, s24, s32, float or best (default best)\n"
 "  -b, --buffer-ms MS      hardware buffer (default 2000)\n"
-"  -w, --watermark-ms MS   wake when this much is left (default 20)\n"
+"  -w, --watermark-ms MS   wake when this much is left (default 20, or\n"
+"                          more when the probe finds a coarse pointer)\n"
 "  -g, --safeguard-us US   never rewind closer to the pointer than this\n"
-"                          (default max(256 bytes, 1330 us))\n"
+"                          (default: sized by the probe; without it\n"
+"                          max(256 bytes, 1330 us))\n"
+"      --probe-ms MS       measure the card's pointer this long at\n"
+"                          startup (default 200; 0: no probe)\n"
+"      --prefetch FRAMES   the card's DMA fetches this far ahead of its\n"
+"                          pointer (default 0: unknown)\n"
+"      --probe-loopback PCM  capture end of a loopback of the device:\n"
+"                          the probe measures the prefetch through it\n"
 "  -i, --idle-ms MS        stop the card after this long with nothing to\n"
 "                          play (default 5000; 0: never)\n"
 "  -s, --socket PATH       control socket (default $LULL_SOCKET or\n"
 "                          $XDG_RUNTIME_DIR/lull/socket)\n"
 "      --realtime          try SCHED_FIFO for the audio thread (default)\n"
 "      --no-realtime       never ask for real-time scheduling\n"
+"      --no-rewind         never rewind (for cards that cannot be trusted\n"
+"                          to): the buffer is kept two watermarks full, and\n"
+"                          changes are heard once what is written has played\n"
 "  -C, --config FILE       read settings from an INI file first\n"
 "  -v, --verbose           say more     -q, --quiet   say only errors\n"
 "  -h, --help              this text    -V, --version\n"
@@ -90,10 +101,19 @@ static int options_set(struct options *o, const char *key, const char *v)
 		return options_uint(v, 1, 5000, &o->watermark_ms);
 	if (!strcmp(key, "safeguard-us"))
 		return options_uint(v, 1, 1000000, &o->safeguard_us);
+	if (!strcmp(key, "probe-ms"))
+		return options_uint(v, 0, 2000, &o->probe_ms);
+	if (!strcmp(key, "prefetch"))
+		return options_uint(v, 0, 1000000, &o->prefetch);
+	if (!strcmp(key, "probe-loopback"))
+		return options_copy(o->probe_loopback, sizeof o->probe_loopback, v);
 	if (!strcmp(key, "idle-ms"))
 		return options_uint(v, 0, 86400000, &o->idle_ms);
 	if (!strcmp(key, "socket"))
 		return options_copy(o->socket, sizeof o->socket, v);
+	if (!strcmp(key, "no-rewind"))	/* no value: the command line flag */
+		return o->no_rewind = !v || (strcmp(v, "no") && strcmp(v, "0") &&
+					     strcmp(v, "false")), 0;
 	if (!strcmp(key, "realtime"))
 		return o->realtime = strcmp(v, "no") && strcmp(v, "0") &&
 				     strcmp(v, "false"), 0;
@@ -135,10 +155,14 @@ static const struct option options_long[] = {
 	{ "buffer-ms", required_argument, NULL, 'b' },
 	{ "watermark-ms", required_argument, NULL, 'w' },
 	{ "safeguard-us", required_argument, NULL, 'g' },
+	{ "probe-ms", required_argument, NULL, 0x1d0 },
+	{ "prefetch", required_argument, NULL, 0x1d1 },
+	{ "probe-loopback", required_argument, NULL, 0x1d2 },
 	{ "idle-ms", required_argument, NULL, 'i' },
 	{ "socket", required_argument, NULL, 's' },
 	{ "realtime", no_argument, NULL, 'T' },
 	{ "no-realtime", no_argument, NULL, 'N' },
+	{ "no-rewind", no_argument, NULL, 0x1e0 },
 	{ "config", required_argument, NULL, 'C' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -151,7 +175,7 @@ static void options_defaults(struct options *o)
 {
 	*o = (struct options){
 		.rate = 48000, .channels = 2, .format = -1, .buffer_ms = 2000,
-		.watermark_ms = 20, .idle_ms = 5000, .realtime = 1,
+		.watermark_ms = 0, .probe_ms = 200, .idle_ms = 5000, .realtime = 1,
 	};
 	strcpy(o->device, "default");
 }

@@ -9,11 +9,15 @@ struct options {
 	unsigned rate, channels;
 	int format;		/* enum fmt, -1: the best the card offers */
 	unsigned buffer_ms;
-	unsigned watermark_ms;
-	unsigned safeguard_us;	/* 0: max(256 bytes, 1.33 ms) */
+	unsigned watermark_ms;	/* 0: sized from the probe (20 ms without) */
+	unsigned safeguard_us;	/* 0: sized from the probe (sched/devprobe.h) */
+	unsigned probe_ms;	/* pointer probe at startup; 0: none */
+	unsigned prefetch;	/* frames the DMA fetches ahead; 0: unknown */
+	char probe_loopback[256];	/* capture end of a loopback; empty: none */
 	unsigned idle_ms;	/* stop the card after this long unused; 0 never */
 	char socket[108];	/* empty: the default path */
 	int realtime;
+	int no_rewind;		/* never rewind */
 	int verbose;		/* -1 quiet, 0 normal, 1+ more */
 };
 

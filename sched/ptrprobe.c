@@ -1102,3 +1102,114 @@ void ptrprobe_result_free(struct ptrprobe_result *r)
 {
 	ptrstat_series_free(&r->series);
 }
+
+/* --- opening a PCM the way lulld does ------------------------------------------ */
+
+/* Notes the first failing call; some hw_params calls return a positive
+ * count on success. */
+static int open_step(int err, const char *call, const char **what)
+{
+	if (err >= 0)
+		return 0;
+	if (!*what)
+		*what = call;
+	return err;
+}
+
+/* The given format, or the best: float (no conversion, headroom), then
+ * the widest integer. */
+static int open_format(snd_pcm_t *pcm, snd_pcm_hw_params_t *hp,
+		       snd_pcm_format_t want, const char **what)
+{
+	static const snd_pcm_format_t best[] = {
+		SND_PCM_FORMAT_FLOAT_LE, SND_PCM_FORMAT_S32_LE,
+		SND_PCM_FORMAT_S24_LE, SND_PCM_FORMAT_S16_LE,
+	};
+
+	if (want != SND_PCM_FORMAT_UNKNOWN)
+		return open_step(snd_pcm_hw_params_set_format(pcm, hp, want),
+				 "snd_pcm_hw_params_set_format", what);
+	for (size_t i = 0; i < sizeof best / sizeof best[0]; i++)
+		if (snd_pcm_hw_params_test_format(pcm, hp, best[i]) == 0)
+			return open_step(snd_pcm_hw_params_set_format(pcm, hp, best[i]),
+					 "snd_pcm_hw_params_set_format", what);
+	return open_step(-EINVAL, "snd_pcm_hw_params_set_format", what);
+}
+
+static int open_hw(snd_pcm_t *pcm, const struct ptrprobe_setup *s,
+		   const char **what)
+{
+	snd_pcm_hw_params_t *hp;
+	unsigned rate = s->rate, channels = s->channels;
+	unsigned us = s->buffer_ms * 1000, periods = 2;
+	int err;
+
+	snd_pcm_hw_params_alloca(&hp);
+	err = open_step(snd_pcm_hw_params_any(pcm, hp), "snd_pcm_hw_params_any", what);
+	if (!err && snd_pcm_hw_params_set_access(pcm, hp, SND_PCM_ACCESS_MMAP_INTERLEAVED) < 0)
+		err = open_step(snd_pcm_hw_params_set_access(pcm, hp,
+				SND_PCM_ACCESS_RW_INTERLEAVED),
+				"snd_pcm_hw_params_set_access", what);
+	if (!err)
+		err = open_format(pcm, hp, s->format, what);
+	if (!err)
+		err = open_step(snd_pcm_hw_params_set_rate_near(pcm, hp, &rate, NULL),
+				"snd_pcm_hw_params_set_rate_near", what);
+	if (!err)
+		err = open_step(snd_pcm_hw_params_set_channels_near(pcm, hp, &channels),
+				"snd_pcm_hw_params_set_channels_near", what);
+	if (!err)
+		err = open_step(snd_pcm_hw_params_set_buffer_time_near(pcm, hp, &us, NULL),
+				"snd_pcm_hw_params_set_buffer_time_near", what);
+	if (!err) {
+		snd_pcm_hw_params_set_periods_near(pcm, hp, &periods, NULL);
+		err = open_step(snd_pcm_hw_params(pcm, hp), "snd_pcm_hw_params", what);
+	}
+	return err;
+}
+
+static int open_sw(snd_pcm_t *pcm, const char **what)
+{
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t boundary, buffer, period;
+	int err;
+
+	snd_pcm_sw_params_alloca(&sw);
+	err = open_step(snd_pcm_get_params(pcm, &buffer, &period),
+			"snd_pcm_get_params", what);
+	if (!err)
+		err = open_step(snd_pcm_sw_params_current(pcm, sw),
+				"snd_pcm_sw_params_current", what);
+	if (!err)
+		err = open_step(snd_pcm_sw_params_get_boundary(sw, &boundary),
+				"snd_pcm_sw_params_get_boundary", what);
+	if (err)
+		return err;
+	snd_pcm_sw_params_set_start_threshold(pcm, sw, boundary);
+	snd_pcm_sw_params_set_stop_threshold(pcm, sw, buffer);
+	snd_pcm_sw_params_set_avail_min(pcm, sw, buffer);
+	snd_pcm_sw_params_set_period_event(pcm, sw, 0);
+	snd_pcm_sw_params_set_tstamp_mode(pcm, sw, SND_PCM_TSTAMP_ENABLE);
+	snd_pcm_sw_params_set_tstamp_type(pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC);
+	return open_step(snd_pcm_sw_params(pcm, sw), "snd_pcm_sw_params", what);
+}
+
+int ptrprobe_open(snd_pcm_t **pcm, const char *name, snd_pcm_stream_t dir,
+		  const struct ptrprobe_setup *s, const char **what)
+{
+	int err;
+
+	*what = NULL;
+	err = open_step(snd_pcm_open(pcm, name, dir, SND_PCM_NONBLOCK),
+			"snd_pcm_open", what);
+	if (err)
+		return err;
+	err = open_hw(*pcm, s, what);
+	if (!err)
+		err = open_sw(*pcm, what);
+	if (err) {
+		snd_pcm_close(*pcm);
+		*pcm = NULL;
+	}
+	return err;
+}

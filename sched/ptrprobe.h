@@ -77,4 +77,19 @@ void ptrprobe_result_free(struct ptrprobe_result *r);
 /* Reads the setup of a configured PCM. Returns 0 or negative errno. */
 int ptrprobe_hw_read(snd_pcm_t *pcm, struct ptrprobe_hw *hw);
 
+/* How ptrprobe_open sets a PCM up: lulld's way (mmap, one big buffer in
+ * two periods, explicit start, stop on an empty buffer, monotonic
+ * timestamps), so the probe measures the card lulld will drive. */
+struct ptrprobe_setup {
+	unsigned rate, channels;
+	snd_pcm_format_t format;	/* SND_PCM_FORMAT_UNKNOWN: the best
+					   (float, then the widest integer) */
+	unsigned buffer_ms;
+};
+
+/* Opens PCM `name` (non-blocking) and configures it. Returns 0 or a
+ * negative errno, then *what names the ALSA call that failed. */
+int ptrprobe_open(snd_pcm_t **pcm, const char *name, snd_pcm_stream_t dir,
+		  const struct ptrprobe_setup *s, const char **what);
+
 #endif

@@ -44,8 +44,20 @@ struct client {
 	struct client *next;
 };
 
+/* The playback card as the control thread sees it: how to open it again
+ * when it fails, and when to try next. */
+struct server_card {
+	struct device_cfg cfg;
+	char name[256];
+	int lost;		/* failed; not yet handed a new one */
+	int64_t lost_at, retry_at, backoff;	/* CLOCK_MONOTONIC ns */
+	unsigned attempts;
+	int differs_told;	/* logged once: it reopens with other settings */
+};
+
 struct server {
 	struct engine *e;
+	struct server_card card;
 	struct capture *cap;	/* NULL: no capture device */
 	int lfd;
 	char path[108];
@@ -476,6 +488,147 @@ static void server_accept(struct server *sv)
 	sv->nclients++;
 }
 
+/* --- losing the card and getting it back --------------------------------------- */
+
+/* A failed card is reopened after 50 ms, then twice as long after each
+ * failed try, up to 2 s: quick after a glitch, quiet while it is gone. */
+#define SERVER_REOPEN_FIRST_NS 50000000LL
+#define SERVER_REOPEN_MAX_NS 2000000000LL
+
+static int64_t server_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void server_set_device(struct server *sv, const struct device_cfg *cfg)
+{
+	struct server_card *k = &sv->card;
+	const struct device_info *d = &sv->e->dev.info;
+
+	snprintf(k->name, sizeof k->name, "%s", cfg->name);
+	/* The streams were built for this rate, layout and format: a new
+	 * card must have the same. No probe: the engine keeps its mode. */
+	k->cfg = (struct device_cfg){
+		.name = k->name, .rate = d->rate, .channels = d->channels,
+		.fmt = (int)d->fmt, .buffer_ms = cfg->buffer_ms,
+		.no_rewind = 1, .quiet = 1,
+	};
+}
+
+/* The audio thread has let go of the card: close it, reopen it later. */
+static void server_card_lost(struct server *sv, struct device *dead, int err)
+{
+	struct server_card *k = &sv->card;
+
+	fprintf(stderr, "lulld: lost the card %s: %s; reopening it%s\n",
+		sv->e->dev.info.name, strerror(err),
+		k->name[0] ? "" : " is not possible (no settings)");
+	if (dead->ops)
+		dead->ops->close(dead->dev);
+	dead->ops = NULL;
+	if (!k->name[0])
+		return;
+	k->lost = 1;
+	k->lost_at = server_now();
+	k->backoff = SERVER_REOPEN_FIRST_NS;
+	k->retry_at = k->lost_at + k->backoff;
+	k->attempts = 0;
+}
+
+static int server_card_same(const struct device_info *a, const struct device_info *b)
+{
+	return a->rate == b->rate && a->channels == b->channels &&
+	       a->fmt == b->fmt && a->buffer == b->buffer;
+}
+
+/* Opens the card again; 0 when it went to the audio thread. */
+static int server_card_open(struct server *sv)
+{
+	struct server_card *k = &sv->card;
+	struct cmd c = { .type = CMD_DEVICE };
+	struct device *nd = calloc(1, sizeof *nd);
+	int err = nd ? device_open_alsa(nd, &k->cfg) : -ENOMEM;
+
+	if (!err && !server_card_same(&nd->info, &sv->e->dev.info)) {
+		if (!k->differs_told++)
+			fprintf(stderr, "lulld: %s came back with another rate, "
+				"layout, format or buffer; waiting for the old one\n",
+				k->name);
+		nd->ops->close(nd->dev);
+		err = -EINVAL;
+	}
+	if (err) {
+		free(nd);
+		return err;
+	}
+	c.dev = nd;
+	server_push(&sv->e->in, &c);
+	return 0;
+}
+
+/* Time for the next try: open, or back off. */
+static void server_card_retry(struct server *sv)
+{
+	struct server_card *k = &sv->card;
+	int64_t now = server_now();
+
+	if (!k->lost || now < k->retry_at)
+		return;
+	k->attempts++;
+	if (server_card_open(sv) == 0) {
+		k->lost = 0;
+		return;
+	}
+	k->backoff = k->backoff * 2 < SERVER_REOPEN_MAX_NS ? k->backoff * 2 :
+		     SERVER_REOPEN_MAX_NS;
+	k->retry_at = now + k->backoff;
+}
+
+/* The poll timeout until the next try, in ms; -1: none due. */
+static int server_card_timeout(const struct server *sv)
+{
+	int64_t left;
+
+	if (!sv->card.lost)
+		return -1;
+	left = sv->card.retry_at - server_now();
+	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
+static void server_card_clamped(const struct cmd *c)
+{
+	fprintf(stderr, "lulld: the card reported an impossible position (%u frames %s); "
+		"clamped\n", c->token, c->value > 0 ? "beyond the buffer" :
+		"before its last position, more than a buffer back");
+}
+
+/* The audio thread plays on the new card; the struct that carried it
+ * may hold the card it replaced (none when that one was lost). */
+static void server_card_back(struct server *sv, struct device *nd)
+{
+	struct server_card *k = &sv->card;
+
+	fprintf(stderr, "lulld: the card %s is back after %.0f ms (%u attempt%s)\n",
+		k->name, (server_now() - k->lost_at) / 1e6, k->attempts,
+		k->attempts == 1 ? "" : "s");
+	if (nd->ops)
+		nd->ops->close(nd->dev);
+	free(nd);
+}
+
+static void server_card_event(struct server *sv, const struct cmd *c)
+{
+	if (c->type == EVT_LOST)
+		server_card_lost(sv, c->dev, (int)c->token);
+	else if (c->type == EVT_DEVICE)
+		server_card_back(sv, c->dev);
+	else if (c->type == EVT_CLAMPED)
+		server_card_clamped(c);
+}
+
 /* --- streams coming back from the audio thread --------------------------------- */
 
 static struct slot *server_unlink(struct server *sv, const struct stream *s,
@@ -533,6 +686,8 @@ static void server_events(struct server *sv)
 			server_removed(sl);
 		else if (c.type == EVT_DRAINED)
 			server_drained(sv, c.s, c.token);
+		else
+			server_card_event(sv, &c);
 	}
 }
 
@@ -594,7 +749,7 @@ int server_run(struct server *sv, int stop_fd)
 
 	for (;;) {
 		unsigned n = server_pollset(sv, p, stop_fd, who);
-		if (poll(p, n, -1) < 0) {
+		if (poll(p, n, server_card_timeout(sv)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -608,6 +763,7 @@ int server_run(struct server *sv, int stop_fd)
 		server_clients(sv, p, n, who);
 		if (p[PFD_LISTEN].revents)
 			server_accept(sv);
+		server_card_retry(sv);
 	}
 }
 

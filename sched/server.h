@@ -14,6 +14,9 @@ struct server;
 int server_new(struct server **out, const char *path, struct engine *e);
 /* Capture streams go to cap (not set: they are refused with -ENODEV). */
 void server_set_capture(struct server *sv, struct capture *cap);
+/* How to reopen the playback card if it fails (not set: a failed card
+ * stays silent). Call after engine_init. */
+void server_set_device(struct server *sv, const struct device_cfg *cfg);
 /* Serves until SIGINT/SIGTERM (blocked by the caller, read via stop_fd). */
 int server_run(struct server *s, int stop_fd);
 /* After the engine's thread has stopped. */

@@ -29,7 +29,9 @@ static void stream_size(struct stream *s, const struct stream_cfg *cfg)
 	double ring = fmax(card, (double)STREAM_CHUNK / cfg->dev_rate);
 
 	s->fill_target = (uint64_t)llround(card * cfg->dev_rate);
-	s->ring_frames = (uint64_t)ceil(ring * cfg->rate) + STREAM_CHUNK;
+	/* Exactly the ring part: a client keeps its ring full, so every
+	 * frame more would be latency the grant does not count. */
+	s->ring_frames = (uint64_t)ceil(ring * cfg->rate);
 	s->request_frames = s->ring_frames;
 	s->latency_ns = (uint64_t)((card + ring) * NS);
 }

@@ -60,6 +60,7 @@ struct lc_opts {
 	struct lc_event ev[LC_MAX_EVENTS];
 	int nev;
 	int print_times, drain;
+	double delay_every;	/* print lull_stream_delay this often (s); 0: no */
 };
 
 struct lc {
@@ -68,6 +69,7 @@ struct lc {
 	struct lull_stream *s;
 	size_t frame_bytes;
 	int64_t t_first;	/* first write; 0 until then */
+	int64_t t_delay;	/* last delay printed */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;	/* t_first set, or quit */
 	int quit;
@@ -290,6 +292,19 @@ static size_t lc_next_chunk(struct lc *c, size_t cap, uint64_t left)
 	return left < n ? (size_t)left : n;
 }
 
+/* --print-delay: after a write, at most every delay_every seconds, the
+ * time until a frame written now is heard, as lulld publishes it. */
+static void lc_print_delay(struct lc *c)
+{
+	int64_t t = lc_now(), d;
+
+	if (!c->o.delay_every || t - c->t_delay < (int64_t)(c->o.delay_every * 1e9))
+		return;
+	c->t_delay = t;
+	if (lull_stream_delay(c->s, &d) == 0)
+		printf("delay_ns=%lld t_ns=%lld\n", (long long)d, (long long)t);
+}
+
 /* Writes the signal until its end or --stop-writing-at. Returns 1 when
  * stopped, 0 at the end, or an error. */
 static int lc_write_all(struct lc *c)
@@ -313,6 +328,7 @@ static int lc_write_all(struct lc *c)
 		if (w < 0 && w != -EINTR)
 			err = (int)w;
 		done += w > 0 ? (uint64_t)w : 0;
+		lc_print_delay(c);
 	}
 	free(buf);
 	if (err)
@@ -413,6 +429,8 @@ static void lc_usage(FILE *f)
 	      "                         until killed\n"
 	      "  --drain                after the last frame, wait until it is heard\n"
 	      "  --print-times          print CLOCK_MONOTONIC ns of what it does\n"
+	      "  --print-delay S        every S seconds (after a write), print\n"
+	      "                         lull_stream_delay: delay_ns=D t_ns=T\n"
 	      "  --dump FILE            write the signal to FILE as raw samples\n"
 	      "                         instead of playing it\n"
 	      "Exit status: 0 done, 1 error, 2 bad usage.\n", f);
@@ -506,7 +524,7 @@ enum {
 	OPT_SOCKET = 256, OPT_NAME, OPT_RATE, OPT_CHANNELS, OPT_FORMAT,
 	OPT_LATENCY, OPT_SECONDS, OPT_SIGNAL, OPT_AMP, OPT_ONLY, OPT_VOLUME,
 	OPT_PAUSE, OPT_RESUME, OPT_VOLUME_AT, OPT_STOP, OPT_DRAIN, OPT_TIMES,
-	OPT_DUMP, OPT_HELP,
+	OPT_DUMP, OPT_HELP, OPT_DELAY,
 };
 
 static const struct option lc_longopts[] = {
@@ -527,6 +545,7 @@ static const struct option lc_longopts[] = {
 	{ "stop-writing-at", required_argument, NULL, OPT_STOP },
 	{ "drain", no_argument, NULL, OPT_DRAIN },
 	{ "print-times", no_argument, NULL, OPT_TIMES },
+	{ "print-delay", required_argument, NULL, OPT_DELAY },
 	{ "dump", required_argument, NULL, OPT_DUMP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -547,6 +566,7 @@ static int lc_option(struct lc_opts *o, int opt, const char *arg)
 	case OPT_LATENCY: return lc_unsigned(arg, 1, 60000, &o->p.latency_ms);
 	case OPT_FORMAT: return lc_parse_format(arg, &o->p.format);
 	case OPT_SECONDS: return lc_double(arg, 0, 86400, &o->seconds);
+	case OPT_DELAY: return lc_double(arg, 0.001, 3600, &o->delay_every);
 	case OPT_SIGNAL: return lc_parse_signal(arg, &o->sig);
 	case OPT_AMP: return lc_double(arg, 0, 1, &o->sig.amp);
 	case OPT_VOLUME:

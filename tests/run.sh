@@ -19,7 +19,9 @@ SAN=${SAN:-0}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 export BUILD SAN
 
-TIMEOUT=${LULL_TEST_TIMEOUT:-600}	# seconds for one test
+# Seconds for one test: the clock-drift soak plays for 10 minutes.
+TIMEOUT=${LULL_TEST_TIMEOUT:-900}
+export LULL_TEST_TIMEOUT=$TIMEOUT
 LOGS=$BUILD/test-logs
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/lull-tests.XXXXXX") || exit 2
 # Each test overwrites its own log; the directory is never emptied, so two

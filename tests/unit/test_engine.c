@@ -28,6 +28,9 @@
 struct fake {
 	int64_t now, t0;
 	int started, stops;
+	int fail;		/* -errno: the card has failed for good */
+	int64_t lie;		/* added to the avail the pointer reports */
+	int rewinds;
 	uint64_t written;
 	float tape[TAPE * 2];
 };
@@ -42,10 +45,12 @@ static int fake_measure(void *p, struct device_meas *m)
 	struct fake *f = p;
 	uint64_t hw = fake_hw(f);
 
+	if (f->fail)
+		return f->fail;
 	if (hw > f->written)
 		return -EPIPE;
 	m->t_ns = f->now;
-	m->fill = (int64_t)(f->written - hw);
+	m->fill = (int64_t)(f->written - hw) - f->lie;
 	m->delay = m->fill;
 	return 0;
 }
@@ -67,6 +72,7 @@ static long fake_rewind(void *p, size_t n)
 
 	assert_true(n <= max);	/* the engine must clamp by itself */
 	f->written -= n;
+	f->rewinds++;
 	return (long)n;
 }
 
@@ -103,6 +109,11 @@ static void fake_close(void *p)
 	(void)p;
 }
 
+static int64_t fake_now(void *p)
+{
+	return ((struct fake *)p)->now;
+}
+
 static const struct device_ops fake_ops = {
 	.measure = fake_measure, .write = fake_write, .rewind = fake_rewind,
 	.start = fake_start, .recover = fake_recover, .stop = fake_stop,
@@ -111,10 +122,11 @@ static const struct device_ops fake_ops = {
 
 struct rig {
 	struct fake f;
+	struct fake f2;		/* the card reopened after f failed */
 	struct engine e;
 };
 
-static struct rig *rig_new(void)
+static struct rig *rig_new_cfg(int no_rewind)
 {
 	struct rig *r = calloc(1, sizeof *r);
 	struct device d = {
@@ -123,10 +135,17 @@ static struct rig *rig_new(void)
 			  .buffer = BUFFER, .period = BUFFER / 2, .can_rewind = 1 },
 	};
 	struct engine_cfg c = { .watermark = WM, .safeguard = GUARD, .ramp = RAMP,
-				.idle_ns = 5000 * MS };
+				.idle_ns = 5000 * MS, .no_rewind = no_rewind };
 
 	assert_int_equal(engine_init(&r->e, &d, &c), 0);
+	r->e.now = fake_now;
+	r->e.now_arg = &r->f;
 	return r;
+}
+
+static struct rig *rig_new(void)
+{
+	return rig_new_cfg(0);
 }
 
 static void rig_free(struct rig *r)
@@ -192,7 +211,7 @@ static void send_cmd(struct rig *r, uint32_t type, struct stream *s, float v,
 
 static void at(struct rig *r, int64_t t)
 {
-	r->f.now = t;
+	r->f.now = r->f2.now = t;
 	assert_int_equal(engine_cycle(&r->e), 0);
 }
 
@@ -462,6 +481,114 @@ static void test_idle(void **state)
 	rig_free(r);
 }
 
+/* No rewinds: the buffer holds two watermarks; a join starts right after
+ * what is written (heard within two watermarks), a pause once that has
+ * played; the card is never asked to rewind. */
+static void test_no_rewind(void **state)
+{
+	struct rig *r = rig_new_cfg(1);
+	struct client a, b;
+
+	(void)state;
+	client_new(&a, 1, 1, 0);
+	client_top_up(&a);
+	send_cmd(r, CMD_ADD, a.s, 0, 0);
+	at(r, 0);
+	assert_int_equal(r->f.written, 2 * WM);
+	/* asleep until the fill is down to one watermark */
+	assert_true(llabs(r->e.planned - 20 * MS) < MS / 10);
+	client_new(&b, 2, 2, 1);
+	client_write(&b, 4800);
+	send_cmd(r, CMD_ADD, b.s, 0, 0);
+	at(r, 10 * MS);		/* 480 frames played: topped up to 2 WM */
+	assert_int_equal(r->f.written, 2 * WM + 480);
+	expect_silence(r, 1, 0, 2 * WM);
+	expect_pattern(r, 1, 2 * WM, r->f.written, 2, 0, 1);
+	send_cmd(r, CMD_PAUSE, a.s, 0, 0);
+	at(r, 15 * MS);
+	expect_pattern(r, 0, 0, 2 * WM + 480, 1, 0, 1);
+	expect_silence(r, 0, 2 * WM + 480, r->f.written);
+	at(r, r->e.planned);
+	assert_int_equal(r->f.rewinds, 0);
+	assert_int_equal(atomic_load(&r->e.stats.rewinds), 0);
+	stream_free(a.s);
+	stream_free(b.s);
+	rig_free(r);
+}
+
+/* The card fails: the engine hands it back (EVT_LOST) and touches it no
+ * more; the streams wait. A new card (CMD_DEVICE) starts where the old one
+ * would have been by the time the failure was seen: what it had buffered
+ * and not played is skipped, nothing heard is repeated. */
+static void test_device_lost(void **state)
+{
+	struct rig *r = rig_new();
+	struct device *nd = calloc(1, sizeof *nd);
+	uint64_t p = 24000 + GUARD;	/* 500 ms of DMA, plus the safeguard */
+	struct client a;
+	struct cmd ev;
+
+	(void)state;
+	client_new(&a, 1, 1, 0);
+	client_top_up(&a);
+	send_cmd(r, CMD_ADD, a.s, 0, 0);
+	at(r, 0);
+	client_top_up(&a);
+	r->f.fail = -ENODEV;
+	at(r, 500 * MS);
+	assert_true(r->e.lost);
+	assert_int_equal(cmdq_pop(&r->e.out, &ev), 0);
+	assert_int_equal(ev.type, EVT_LOST);
+	assert_int_equal(ev.token, ENODEV);
+	assert_ptr_equal(ev.dev->dev, &r->f);
+	assert_int_equal(atomic_load(&r->e.stats.losses), 1);
+	at(r, 550 * MS);	/* lost: nothing happens, no error */
+	assert_int_equal(r->e.planned, 0);
+	*nd = (struct device){ .ops = &fake_ops, .dev = &r->f2 };
+	ev = (struct cmd){ .type = CMD_DEVICE, .dev = nd };
+	assert_int_equal(cmdq_push(&r->e.in, &ev), 0);
+	engine_commands(&r->e);
+	assert_false(r->e.lost);
+	assert_int_equal(cmdq_pop(&r->e.out, &ev), 0);
+	assert_int_equal(ev.type, EVT_DEVICE);
+	assert_ptr_equal(ev.dev, nd);
+	assert_null(nd->ops);	/* nothing to close: the old card was lost */
+	free(nd);
+	at(r, 600 * MS);
+	assert_true(r->f2.started);
+	/* the new card's first frame is the engine's frame p */
+	for (uint64_t k = 0; k < 1000; k++)
+		assert_true(r->f2.tape[k * 2] == pattern(1, p + k));
+	stream_free(a.s);
+	rig_free(r);
+}
+
+/* A pointer reading far beyond the buffer is not believed: the engine
+ * goes by its last good reading and the time since (so it writes just
+ * what an honest card would have let it, not a whole buffer over the
+ * DMA), counts it, and tells the control thread once. */
+static void test_impossible_position(void **state)
+{
+	struct rig *r = rig_new();
+	struct cmd ev;
+
+	(void)state;
+	at(r, 0);
+	r->f.lie = 2 * BUFFER;
+	at(r, 100 * MS);
+	at(r, 200 * MS);
+	r->f.lie = 0;
+	assert_int_equal(r->f.written, BUFFER + 9600);	/* 200 ms played, refilled */
+	assert_int_equal(atomic_load(&r->e.stats.clamps), 2);
+	assert_int_equal(cmdq_pop(&r->e.out, &ev), 0);
+	assert_int_equal(ev.type, EVT_CLAMPED);
+	assert_int_equal(ev.token, BUFFER + 4800);	/* avail at 100 ms: 4800 + 2 buffers */
+	assert_int_equal(cmdq_pop(&r->e.out, &ev), -EAGAIN);	/* once */
+	at(r, 300 * MS);
+	assert_int_equal(r->f.written, BUFFER + 14400);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +602,9 @@ int main(void)
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_dry_stream_survives_a_rewind),
+		cmocka_unit_test(test_no_rewind),
+		cmocka_unit_test(test_device_lost),
+		cmocka_unit_test(test_impossible_position),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

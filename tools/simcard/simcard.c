@@ -15,6 +15,31 @@
  *        ------|================|---------
  *              DMA moves right ->   avail = hw + buffer - appl
  *   xrun when avail >= stop_threshold, i.e. hw >= appl + stop - buffer.
+ *
+ * Bad hardware, beyond the pointer's imperfections (simclock.h), the
+ * jump and the xrun injection:
+ *   NOREWIND=1   the DMA latches every frame as soon as it is written, so
+ *                a rewind is never heard (each is logged with late = all
+ *                of it). ioplug answers rewindable/rewind itself, without
+ *                asking the plugin, so alsa-lib cannot be made to refuse;
+ *                this is the card that cannot be trusted to rewind.
+ *   SUSPEND=ms   every ms of running the card suspends (power
+ *                management): the state is SUSPENDED, delay and the
+ *                transfer calls answer -ESTRPIPE, the pointer stands
+ *                still. Logged "suspend t_ns=T frame=F".
+ *   RESUME=yes|no  yes (default): snd_pcm_resume plays on where it
+ *                stopped, buffer intact ("resume t_ns=T frame=F");
+ *                no: no resume callback, so ioplug answers 0 but the card
+ *                stays suspended until prepared (as -ENOSYS asks).
+ *   FAIL=ms      FAIL ms after the handle first started, it fails for
+ *                good: -ENODEV (state DISCONNECTED) or, with FAILERR=io,
+ *                -EIO from delay, start and prepare. Logged "fail t_ns=T
+ *                frame=F error=ENODEV|EIO". A new handle works (until its
+ *                own FAIL ms).
+ *   APPEND=1     a new handle keeps what an earlier one wrote to OUT and
+ *                EVENTS (OUT is rewritten with the old frames first): a
+ *                card reopened by its application carries on in the same
+ *                files, each run with its own start line.
  */
 #include <errno.h>
 #include <poll.h>
@@ -67,6 +92,11 @@ struct simcard {
 	uint64_t captured;	/* frames captured since open: sine phase */
 	uint64_t run_base;	/* captured at prepare */
 	int64_t next_xrun;	/* ns; 0: none scheduled */
+	int64_t next_suspend;	/* ns; 0: none scheduled */
+	int suspended;		/* SUSPEND: until resumed or prepared */
+	int64_t fail_at;	/* ns; 0: none scheduled */
+	int fail_armed;		/* FAIL is scheduled once per handle */
+	int failed;		/* -errno once failed: for good */
 
 	pthread_t thread;
 	int thread_on;
@@ -167,6 +197,7 @@ static void simcard_halt(struct simcard *sc)
 	if (simcard_playback(sc))
 		simdac_stop(sc->dac, sc->hw);
 	sc->next_xrun = 0;
+	sc->next_suspend = 0;
 }
 
 static void simcard_do_xrun(struct simcard *sc, uint64_t x)
@@ -231,7 +262,7 @@ static void simcard_schedule_xrun(struct simcard *sc, int64_t now)
 }
 
 /* Catches the hardware up to time now. Called with the lock held. */
-static void simcard_sync(struct simcard *sc, int64_t now)
+static void simcard_sync_to(struct simcard *sc, int64_t now)
 {
 	uint64_t appl = simcard_appl_now(sc);
 	uint64_t target, x;
@@ -261,6 +292,71 @@ static void simcard_sync(struct simcard *sc, int64_t now)
 		int64_t t = simclock_when(&sc->clock, sc->hw + sc->opt.fifo);
 		simair_publish(sc->air, (uint64_t)((unsigned __int128)(uint64_t)t *
 				       sc->rate / 1000000000u), sc->running);
+	}
+	if (simcard_playback(sc) && sc->opt.norewind && simcard_ring(sc))
+		simdac_latch(sc->dac, simcard_ring(sc), sc->appl);
+}
+
+/* SUSPEND and FAIL: the next one due while running (0: none). */
+static int64_t simcard_fault_time(const struct simcard *sc)
+{
+	int64_t t = sc->next_suspend;
+
+	if (sc->fail_at && (!t || sc->fail_at < t))
+		t = sc->fail_at;
+	return sc->running ? t : 0;
+}
+
+static const char *simcard_errname(int err)
+{
+	return err == -ENODEV ? "ENODEV" : err == -EIO ? "EIO" : "other";
+}
+
+/* The card stops at t, as a kernel driver's would: suspended (the state
+ * says so; -ESTRPIPE until resumed or prepared), or failed for good
+ * (-ENODEV or -EIO from then on; disconnected for ENODEV). The pointer
+ * keeps reading where it stopped: ioplug turns a pointer error into an
+ * xrun, so the errors come from delay, start and prepare. */
+static void simcard_fault(struct simcard *sc, int64_t t)
+{
+	int fail = sc->fail_at && t >= sc->fail_at;
+
+	simcard_halt(sc);
+	if (fail) {
+		sc->failed = -sc->opt.fail_err;
+		sc->fail_at = 0;
+		simlog_printf(sc->log, "fail t_ns=%lld frame=%llu error=%s", (long long)t,
+			      (unsigned long long)simdac_total(sc->dac),
+			      simcard_errname(sc->failed));
+		if (sc->failed == -ENODEV)
+			snd_pcm_ioplug_set_state(&sc->io, SND_PCM_STATE_DISCONNECTED);
+		return;
+	}
+	sc->suspended = 1;
+	simcard_log_frame(sc, "suspend", t);
+	snd_pcm_ioplug_set_state(&sc->io, SND_PCM_STATE_SUSPENDED);
+}
+
+static void simcard_sync(struct simcard *sc, int64_t now)
+{
+	int64_t t = simcard_fault_time(sc);
+
+	if (t && t <= now && simcard_playback(sc)) {
+		simcard_sync_to(sc, t);
+		if (sc->running)	/* an xrun may have come first */
+			simcard_fault(sc, t);
+	}
+	simcard_sync_to(sc, now);
+}
+
+/* SUSPEND and FAIL count from a start (FAIL from the handle's first). */
+static void simcard_schedule_faults(struct simcard *sc, int64_t now)
+{
+	sc->next_suspend = sc->opt.suspend_ms ?
+			   now + (int64_t)sc->opt.suspend_ms * 1000000 : 0;
+	if (sc->opt.fail_ms && !sc->fail_armed) {
+		sc->fail_at = now + (int64_t)sc->opt.fail_ms * 1000000;
+		sc->fail_armed = 1;
 	}
 }
 
@@ -358,7 +454,7 @@ static int simcard_poll_revents(snd_pcm_ioplug_t *io, struct pollfd *pfd,
 	}
 	pthread_mutex_lock(&sc->lock);
 	simcard_sync(sc, now);
-	if (sc->xrun)
+	if (sc->xrun || sc->suspended || sc->failed)
 		ev = POLLERR;
 	else if (simcard_ready(sc, now))
 		ev = simcard_playback(sc) ? POLLOUT : POLLIN;
@@ -413,9 +509,9 @@ static int simcard_delay(snd_pcm_ioplug_t *io, snd_pcm_sframes_t *delayp)
 
 	pthread_mutex_lock(&sc->lock);
 	simcard_sync(sc, now);
-	if (sc->xrun) {
+	if (sc->xrun || sc->suspended || sc->failed) {
 		pthread_mutex_unlock(&sc->lock);
-		return -EPIPE;
+		return sc->failed ? sc->failed : sc->suspended ? -ESTRPIPE : -EPIPE;
 	}
 	/* Capture: frames already sampled but not in the ring yet (the
 	 * loopback lags the clock) are on their way, as in a FIFO: the delay
@@ -434,9 +530,15 @@ static int simcard_start(snd_pcm_ioplug_t *io)
 
 	pthread_mutex_lock(&sc->lock);
 	simcard_sync(sc, now);
+	if (sc->failed) {
+		pthread_mutex_unlock(&sc->lock);
+		return sc->failed;
+	}
 	simclock_start(&sc->clock, now, sc->hw);
 	sc->running = 1;
 	sc->next_xrun = sc->opt.xrun_ms ? now + (int64_t)sc->opt.xrun_ms * 1000000 : 0;
+	if (simcard_playback(sc))
+		simcard_schedule_faults(sc, now);
 	simcard_log_frame(sc, "start", now);
 	simcard_arm(sc, now, 0);
 	pthread_mutex_unlock(&sc->lock);
@@ -480,12 +582,41 @@ static int simcard_pause(snd_pcm_ioplug_t *io, int enable)
 	return 0;
 }
 
+/* RESUME=yes: the card plays on where it was suspended, its buffer as it
+ * was. (With RESUME=no there is no resume callback: ioplug then answers
+ * snd_pcm_resume with 0 but the card stays suspended until prepared.) */
+static int simcard_resume(snd_pcm_ioplug_t *io)
+{
+	struct simcard *sc = io->private_data;
+	int64_t now = simcard_now();
+
+	pthread_mutex_lock(&sc->lock);
+	simcard_sync(sc, now);
+	if (sc->suspended && !sc->failed) {
+		sc->suspended = 0;
+		simclock_start(&sc->clock, now, sc->hw);
+		sc->running = 1;
+		sc->next_xrun = sc->opt.xrun_ms ?
+				now + (int64_t)sc->opt.xrun_ms * 1000000 : 0;
+		simcard_schedule_faults(sc, now);
+		simcard_log_frame(sc, "resume", now);
+		snd_pcm_ioplug_set_state(io, SND_PCM_STATE_RUNNING);
+		simcard_arm(sc, now, 0);
+	}
+	pthread_mutex_unlock(&sc->lock);
+	return 0;
+}
+
 static int simcard_prepare(snd_pcm_ioplug_t *io)
 {
 	struct simcard *sc = io->private_data;
 	int64_t now = simcard_now();
 
 	pthread_mutex_lock(&sc->lock);
+	if (sc->failed) {
+		pthread_mutex_unlock(&sc->lock);
+		return sc->failed;
+	}
 	if (sc->running) {
 		simcard_sync(sc, now);
 		simcard_halt(sc);
@@ -493,6 +624,7 @@ static int simcard_prepare(snd_pcm_ioplug_t *io)
 	}
 	sc->run_base = sc->captured;
 	sc->xrun = 0;
+	sc->suspended = 0;
 	sc->hw = sc->appl = 0;
 	sc->appl_seen = io->appl_ptr;
 	simclock_start(&sc->clock, now, 0);
@@ -546,15 +678,62 @@ static void simcard_init_clock(struct simcard *sc)
 	simclock_init(&sc->clock, &c);
 }
 
+/* APPEND: what an earlier handle left in OUT, if it has our format, read
+ * back whole (a test's few seconds), to be written again at the start of
+ * the new file. Returns the frames, or 0 with *data NULL. */
+static uint64_t simcard_old_wav(const char *path, const struct wav_info *wi,
+				void **data)
+{
+	struct wav_reader *r;
+	const struct wav_info *ri;
+	size_t fb = fmt_bytes(wi->fmt) * wi->channels;
+	ssize_t n = 0;
+
+	*data = NULL;
+	if (wav_reader_open(&r, path) < 0)
+		return 0;
+	ri = wav_reader_info(r);
+	if (ri->fmt == wi->fmt && ri->rate == wi->rate && ri->channels == wi->channels &&
+	    ri->frames > 0 && (*data = malloc(ri->frames * fb)))
+		n = wav_reader_read(r, *data, ri->frames);
+	wav_reader_close(r);
+	if (n <= 0) {
+		free(*data);
+		*data = NULL;
+		return 0;
+	}
+	return (uint64_t)n;
+}
+
+/* OUT, new; with APPEND it starts with the earlier handle's frames, so a
+ * card reopened by its application carries on in the same file (a new
+ * run: its start line says at which WAV frame). */
+static int simcard_open_wav(struct simcard *sc, const struct wav_info *wi,
+			    uint64_t *first)
+{
+	void *old = NULL;
+	uint64_t n = sc->opt.append ? simcard_old_wav(sc->opt.out, wi, &old) : 0;
+	int err = wav_writer_open(&sc->wav, sc->opt.out, wi);
+
+	if (!err && n)
+		err = wav_writer_write(sc->wav, old, n);
+	free(old);
+	*first = err ? 0 : n;
+	return err;
+}
+
 /* The DMA cannot fetch further ahead than half the ring and still leave
- * the application room to write. */
+ * the application room to write (NOREWIND: it takes what is written, no
+ * further, so it never reads ahead of the application at all). */
 static int simcard_make_playback(struct simcard *sc)
 {
 	struct simdac_cfg c = {
 		.rate = sc->rate, .channels = sc->channels, .fmt = sc->fmt,
 		.buffer = sc->buffer, .fifo = sc->opt.fifo,
-		.prefetch = sc->opt.prefetch < sc->buffer / 2 ?
+		.prefetch = sc->opt.norewind ? sc->buffer :
+			    sc->opt.prefetch < sc->buffer / 2 ?
 			    sc->opt.prefetch : sc->buffer / 2,
+		.latch_all = sc->opt.norewind,
 	};
 	struct wav_info wi = { .fmt = sc->fmt, .rate = sc->rate,
 			       .channels = sc->channels };
@@ -563,7 +742,7 @@ static int simcard_make_playback(struct simcard *sc)
 	int err;
 
 	if (sc->opt.out && *sc->opt.out) {
-		err = wav_writer_open(&sc->wav, sc->opt.out, &wi);
+		err = simcard_open_wav(sc, &wi, &c.first);
 		if (err) {
 			SNDERR("lullsim: cannot write %s: %s", sc->opt.out, strerror(-err));
 			return err;
@@ -703,20 +882,29 @@ static int simcard_close(snd_pcm_ioplug_t *io)
 	return 0;
 }
 
+#define SIMCARD_CALLBACKS \
+	.start = simcard_start, \
+	.stop = simcard_stop, \
+	.pointer = simcard_pointer, \
+	.transfer = simcard_transfer, \
+	.close = simcard_close, \
+	.hw_params = simcard_hw_params, \
+	.sw_params = simcard_sw_params, \
+	.prepare = simcard_prepare, \
+	.pause = simcard_pause, \
+	.delay = simcard_delay, \
+	.poll_descriptors_count = simcard_poll_count, \
+	.poll_descriptors = simcard_poll_descriptors, \
+	.poll_revents = simcard_poll_revents
+
+/* RESUME=no: no resume callback, so the card cannot resume. */
+static const snd_pcm_ioplug_callback_t simcard_callbacks_noresume = {
+	SIMCARD_CALLBACKS,
+};
+
 static const snd_pcm_ioplug_callback_t simcard_callbacks = {
-	.start = simcard_start,
-	.stop = simcard_stop,
-	.pointer = simcard_pointer,
-	.transfer = simcard_transfer,
-	.close = simcard_close,
-	.hw_params = simcard_hw_params,
-	.sw_params = simcard_sw_params,
-	.prepare = simcard_prepare,
-	.pause = simcard_pause,
-	.delay = simcard_delay,
-	.poll_descriptors_count = simcard_poll_count,
-	.poll_descriptors = simcard_poll_descriptors,
-	.poll_revents = simcard_poll_revents,
+	SIMCARD_CALLBACKS,
+	.resume = simcard_resume,
 };
 
 /* What the "hardware" offers. 32 MiB of buffer holds 4 s of 8-channel
@@ -787,7 +975,7 @@ static int simcard_new(struct simcard **out, snd_config_t *conf, int capture)
 		events = sc->opt.events;
 	}
 	if (!err)
-		err = simlog_open(&sc->log, events);
+		err = simlog_open(&sc->log, events, sc->opt.append);
 	if (err) {
 		if (sc->timerfd >= 0)
 			close(sc->timerfd);
@@ -815,7 +1003,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(lullsim)
 		return err;
 	sc->io.version = SND_PCM_IOPLUG_VERSION;
 	sc->io.name = "lull simulated sound card";
-	sc->io.callback = &simcard_callbacks;
+	sc->io.callback = sc->opt.resume ? &simcard_callbacks : &simcard_callbacks_noresume;
 	sc->io.private_data = sc;
 	sc->io.mmap_rw = 1;
 	sc->io.flags = SND_PCM_IOPLUG_FLAG_MONOTONIC | SND_PCM_IOPLUG_FLAG_BOUNDARY_WA;

@@ -31,6 +31,7 @@ int simdac_new(struct simdac **out, const struct simdac_cfg *cfg,
 	d->chunk = calloc(SIMDAC_CHUNK, d->frame_bytes);
 	d->wav = wav;
 	d->air = air;
+	d->total = cfg->first;
 	if (!d->latch || !d->chunk) {
 		simdac_free(d);
 		return -ENOMEM;
@@ -107,8 +108,17 @@ void simdac_run(struct simdac *d, const uint8_t *ring, uint64_t h,
 		const struct simclock *clk)
 {
 	simdac_play(d, ring, h, clk);
-	if (d->cfg.prefetch)
+	if (d->cfg.prefetch && !d->cfg.latch_all)
 		simdac_fetch(d, ring, h + d->cfg.prefetch);
+}
+
+void simdac_latch(struct simdac *d, const uint8_t *ring, uint64_t to)
+{
+	if (!d->cfg.latch_all)
+		return;
+	if (to > d->played + d->cfg.prefetch)	/* cannot happen short of an xrun */
+		to = d->played + d->cfg.prefetch;
+	simdac_fetch(d, ring, to);
 }
 
 void simdac_stop(struct simdac *d, uint64_t h)

@@ -25,6 +25,10 @@ struct simdac_cfg {
 	uint64_t buffer;	/* ring size, frames */
 	uint64_t prefetch;	/* frames fetched ahead of the position */
 	uint64_t fifo;		/* frames between the DAC and the air */
+	int latch_all;		/* the DMA fetches every frame as soon as it is
+				 * written (simdac_latch), none ahead of that:
+				 * no rewind is ever heard; prefetch = buffer */
+	uint64_t first;		/* frames already in the WAV (APPEND) */
 };
 
 struct simdac;
@@ -39,12 +43,15 @@ void simdac_reset(struct simdac *d, uint64_t pos);
 /* Plays every frame before h and fetches up to h + prefetch. */
 void simdac_run(struct simdac *d, const uint8_t *ring, uint64_t h,
 		const struct simclock *clk);
+/* latch_all: fetches every frame before `to` (what has been written). */
+void simdac_latch(struct simdac *d, const uint8_t *ring, uint64_t to);
 /* The card stopped at h: fetched frames beyond it are never played. */
 void simdac_stop(struct simdac *d, uint64_t h);
 
 uint64_t simdac_fetched(const struct simdac *d);
 uint64_t simdac_played(const struct simdac *d);
-/* Frames played since creation: the WAV file's frame count. */
+/* Frames played since creation, plus cfg.first: the WAV file's frame
+ * count. */
 uint64_t simdac_total(const struct simdac *d);
 
 #endif

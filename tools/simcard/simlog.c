@@ -12,7 +12,7 @@ struct simlog {
 	int fd;
 };
 
-int simlog_open(struct simlog **out, const char *path)
+int simlog_open(struct simlog **out, const char *path, int append)
 {
 	struct simlog *log = calloc(1, sizeof *log);
 
@@ -20,8 +20,8 @@ int simlog_open(struct simlog **out, const char *path)
 		return -ENOMEM;
 	log->fd = -1;
 	if (path && *path) {
-		log->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
-			       O_CLOEXEC, 0644);
+		log->fd = open(path, O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC) |
+			       O_APPEND | O_CLOEXEC, 0644);
 		if (log->fd < 0) {
 			int err = -errno;
 			free(log);

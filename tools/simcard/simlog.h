@@ -8,8 +8,9 @@
 
 struct simlog;
 
-/* A NULL or empty path gives a log that drops everything. */
-int simlog_open(struct simlog **out, const char *path);
+/* A NULL or empty path gives a log that drops everything. append: keep
+ * what an earlier handle logged there. */
+int simlog_open(struct simlog **out, const char *path, int append);
 void simlog_close(struct simlog *log);
 void simlog_printf(struct simlog *log, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -69,6 +69,35 @@ static int set_jumpsize(struct simopt *o, const char *v) { return simopt_uint(v,
 static int set_stall(struct simopt *o, const char *v) { return simopt_uns(v, 1e8, &o->stall_ms); }
 static int set_stall_every(struct simopt *o, const char *v) { return simopt_uns(v, 1e8, &o->stall_every_ms); }
 
+static int set_suspend(struct simopt *o, const char *v) { return simopt_uns(v, 1e8, &o->suspend_ms); }
+static int set_fail(struct simopt *o, const char *v) { return simopt_uns(v, 1e8, &o->fail_ms); }
+
+static int simopt_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "1") || !strcasecmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "0") || !strcasecmp(v, "no"))
+		*out = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int set_norewind(struct simopt *o, const char *v) { return simopt_bool(v, &o->norewind); }
+static int set_resume(struct simopt *o, const char *v) { return simopt_bool(v, &o->resume); }
+static int set_append(struct simopt *o, const char *v) { return simopt_bool(v, &o->append); }
+
+static int set_failerr(struct simopt *o, const char *v)
+{
+	if (!strcasecmp(v, "nodev"))
+		o->fail_err = ENODEV;
+	else if (!strcasecmp(v, "io"))
+		o->fail_err = EIO;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int set_seed(struct simopt *o, const char *v)
 {
 	uint64_t s;
@@ -116,6 +145,9 @@ static const struct simopt_key simopt_keys[] = {
 	{ "xrun", set_xrun },		{ "jump", set_jump },
 	{ "jumpsize", set_jumpsize },	{ "stall", set_stall },
 	{ "stall_every", set_stall_every },
+	{ "norewind", set_norewind },	{ "suspend", set_suspend },
+	{ "resume", set_resume },	{ "fail", set_fail },
+	{ "failerr", set_failerr },	{ "append", set_append },
 };
 
 static int simopt_set(struct simopt *o, const char *id, const char *v)
@@ -139,7 +171,7 @@ static void simopt_defaults(struct simopt *o)
 {
 	*o = (struct simopt){
 		.src = { .kind = SIMSRC_SINE, .freq = 1000, .amp = 0.5 },
-		.granularity = 1, .seed = 1,
+		.granularity = 1, .seed = 1, .resume = 1, .fail_err = ENODEV,
 	};
 }
 

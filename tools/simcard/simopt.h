@@ -26,6 +26,12 @@ struct simopt {
 	unsigned jump_ms;
 	uint64_t jump_frames;	/* 0: twice the buffer */
 	unsigned stall_ms, stall_every_ms;
+	int norewind;		/* the DMA latches all that is written */
+	unsigned suspend_ms;	/* suspend every suspend_ms of running */
+	int resume;		/* snd_pcm_resume works (default) */
+	unsigned fail_ms;	/* the handle fails this long after its start */
+	int fail_err;		/* ENODEV (disconnected) or EIO */
+	int append;		/* OUT and EVENTS keep an earlier handle's */
 };
 
 /* Reads the plugin's configuration node. Returns 0 or -EINVAL, after
