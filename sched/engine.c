@@ -367,22 +367,35 @@ static int engine_measure(struct engine *e)
 	return 0;
 }
 
-static void engine_watermark(struct engine *e, int changed, uint64_t old)
+/* The trace shows the watermark wakeups are planned against
+ * (watermark_plan), whenever it changes. */
+static void engine_watermark(struct engine *e, uint64_t old)
 {
-	if (changed)
-		trace_put(&e->trace, TRACE_WATERMARK, (int64_t)watermark_get(&e->wm),
-			  (int64_t)old, 0);
+	uint64_t now = watermark_plan(&e->wm);
+
+	if (now != old)
+		trace_put(&e->trace, TRACE_WATERMARK, (int64_t)now, (int64_t)old, 0);
+}
+
+/* A deep fill target buys headroom against long stalls (watermark.h). */
+static void engine_watermark_deep(struct engine *e, uint64_t target)
+{
+	uint64_t old = watermark_plan(&e->wm);
+
+	watermark_deep(&e->wm, target);
+	engine_watermark(e, old);
 }
 
 /* After a timer wakeup: how late it was and how much was left decide the
  * watermark (see watermark.h). */
 static void engine_judge_wakeup(struct engine *e, int64_t fill)
 {
-	uint64_t old = watermark_get(&e->wm);
+	uint64_t old = watermark_plan(&e->wm);
 
 	if (e->late < 0 || !e->running)
 		return;
-	engine_watermark(e, watermark_wakeup(&e->wm, e->t_meas, e->late, fill), old);
+	watermark_wakeup(&e->wm, e->t_meas, e->late, fill);
+	engine_watermark(e, old);
 	e->late = -1;
 }
 
@@ -432,7 +445,7 @@ static void engine_restart(struct engine *e)
  * still resuming). */
 static int engine_recover(struct engine *e, int err)
 {
-	uint64_t old = watermark_get(&e->wm);
+	uint64_t old = watermark_plan(&e->wm);
 	int r = e->dev.ops->recover(e->dev.dev, err);
 
 	if (r < 0)
@@ -443,7 +456,8 @@ static int engine_recover(struct engine *e, int err)
 	} else {
 		/* An underrun: we woke too late; wake earlier from now on. */
 		atomic_fetch_add(&e->stats.xruns, 1);
-		engine_watermark(e, watermark_xrun(&e->wm, e->t_meas), old);
+		watermark_xrun(&e->wm, e->t_meas);
+		engine_watermark(e, old);
 	}
 	if (r == 1)
 		smoother_reset(&e->clock);
@@ -739,7 +753,7 @@ static void engine_status(struct engine *e, uint64_t target)
 	st->format = e->dev.info.fmt;
 	memcpy(st->device, e->dev.info.name, sizeof st->device);
 	st->buffer = e->dev.info.buffer;
-	st->watermark = watermark_get(&e->wm);
+	st->watermark = watermark_plan(&e->wm);
 	st->safeguard = e->cfg.safeguard;
 	st->fill_target = target;
 	st->fill = e->written - e->hw;
@@ -817,9 +831,10 @@ static int engine_cycle_card(struct engine *e)
 	before = (int64_t)(e->written - e->hw);
 	in = (struct plan_in){
 		.t_ns = e->t_meas, .fill = before, .rate = smoother_rate(&e->clock),
-		.target = engine_target(e), .watermark = watermark_get(&e->wm),
-		.buffer = e->dev.info.buffer,
+		.target = engine_target(e), .buffer = e->dev.info.buffer,
 	};
+	engine_watermark_deep(e, in.target);
+	in.watermark = watermark_plan(&e->wm);
 	planner_plan(&in, &out);
 	if ((err = engine_fill(e, out.write)))
 		return err;

@@ -65,7 +65,21 @@ int watermark_wakeup(struct watermark *w, int64_t now, int64_t late_ns,
 	return watermark_set(w, down > floor ? down : floor, now);
 }
 
+void watermark_deep(struct watermark *w, uint64_t target)
+{
+	uint64_t d = target / 12, cap = w->cfg.rate / 6;
+
+	w->deep = d < cap ? d : cap;
+}
+
 uint64_t watermark_get(const struct watermark *w)
 {
 	return w->cur;
+}
+
+uint64_t watermark_plan(const struct watermark *w)
+{
+	uint64_t v = w->cur > w->deep ? w->cur : w->deep;
+
+	return v < w->cfg.max ? v : w->cfg.max;
 }

@@ -245,8 +245,11 @@ static void test_fills_and_plans(void **state)
 	(void)state;
 	at(r, 1000 * MS);
 	assert_int_equal(r->f.written, BUFFER);
-	/* asleep until the buffer has drained to the watermark */
-	assert_true(llabs(r->e.planned - (1000 + 1980) * MS) < MS / 10);
+	/* asleep until the buffer has drained to the watermark: with the
+	 * buffer for a target, a twelfth of it (watermark_deep) */
+	assert_int_equal(watermark_plan(&r->e.wm), BUFFER / 12);
+	assert_true(llabs(r->e.planned - (1000 * MS + (int64_t)(BUFFER - BUFFER / 12) *
+					  MS / 48)) < MS / 10);
 	at(r, r->e.planned);
 	assert_int_equal(r->f.written - fake_hw(&r->f), BUFFER);
 	rig_free(r);

@@ -47,6 +47,22 @@ static void test_near_miss_raises(void **state)
 	assert_int_equal(watermark_get(&w), F(30));
 }
 
+/* A deep fill target plans wakeups a twelfth of it early, at most 1/6 s;
+ * a shallow one leaves the adaptive watermark alone. */
+static void test_deep_target_headroom(void **state)
+{
+	struct watermark w = wm_new();
+
+	(void)state;
+	watermark_deep(&w, F(2000));
+	assert_int_equal(watermark_get(&w), F(20));
+	assert_int_equal(watermark_plan(&w), F(2000) / 12);
+	watermark_deep(&w, F(4000));
+	assert_int_equal(watermark_plan(&w), 48000 / 6);
+	watermark_deep(&w, F(40));
+	assert_int_equal(watermark_plan(&w), F(20));
+}
+
 /* 18 ms late wakeups (this machine's real-time thread at its worst): the
  * watermark settles at twice that plus 2 ms, by itself. */
 static void test_settles_above_lateness(void **state)
@@ -78,6 +94,7 @@ static void test_lowers_slowly_when_stable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deep_target_headroom),
 		cmocka_unit_test(test_xrun_doubles),
 		cmocka_unit_test(test_near_miss_raises),
 		cmocka_unit_test(test_settles_above_lateness),
