@@ -15,17 +15,14 @@
 #   with what A wrote, start to end: no gap, no xrun, nothing lost across
 #   the target shrinking and growing;
 # - B's end-to-end delay (lull_stream_delay, sampled by B every 100 ms)
-#   stays within what lulld granted it (+ the ring's extra 1024 frames,
-#   + 20 ms for a late wakeup).
+#   stays within what lulld granted it (+ 20 ms for a late wakeup).
 #
-# KNOWN FAILURE, disabled: B asked for 10 ms, and lulld grants 80 ms. The
-# check that its delay is about 10 ms (median <= 20 ms) runs only with
-# LULL_LATENCY_STRICT=1. sched/stream.c (stream_size) floors a stream's
-# card part at two watermarks (2 x 20 ms = 40 ms) and makes its ring part
-# as large as the card part, so no request below 4 watermarks (80 ms) is
-# met, and the engine never lowers its watermark for a low-latency client
-# (sched/engine.c: engine_target also floors the fill target at two
-# watermarks).
+# Not met yet, so checked only with LULL_LATENCY_STRICT=1: B asked for
+# 10 ms and lulld grants 80 ms. A stream's card part is at least two
+# watermarks (2 x 20 ms) and its ring part as large, and the watermark
+# does not drop for a low-latency client: letting it (to 5 ms, for a
+# 20 ms grant) works, but on a machine whose wakeups are now and then
+# 17-19 ms late it underruns the card for every client.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lulld_common.bash"
 
@@ -92,10 +89,7 @@ max=$(maximum <"$T/b.delays")
 e2e=$(ms "$t_done" "$(tval "$T/b.times" drain_start_ns)")
 note "B asked for 10 ms, was granted $granted ms; delay median $med ms, max $max ms" \
 	"over $(wc -l <"$T/b.delays") samples; last write to heard $e2e ms"
-# The ring holds 1024 frames (21.3 ms) more than the grant counts
-# (sched/stream.c: ring_frames), so a full ring waits that much longer.
-assert_le "$med" "$(calc "$granted + 1024 * 1000 / $RATE + 20")" \
-	"B: median delay within its grant + the ring's extra chunk (ms)"
+assert_le "$med" "$(calc "$granted + 20")" "B: median delay within its grant (ms)"
 if [ "${LULL_LATENCY_STRICT:-0}" = 1 ]; then
 	assert_le "$granted" 20 "B: latency granted for a 10 ms request (ms)"
 	assert_le "$med" 20 "B: median delay for a 10 ms request (ms)"
