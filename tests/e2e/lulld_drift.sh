@@ -9,10 +9,11 @@
 #   watermark, not drained by the card running fast nor still full from
 #   it running slow: the median fill there is within [1/2, 2] watermarks,
 #   the buffer never ran below 1/4 of one, and the median of (fill + what
-#   the card played while the wakeup was late - watermark) is within 30
-#   frames (a clock model off by 500 ppm is 48 frames off per 2 s cycle;
-#   what lulld does between waking and reading the pointer, up to a
-#   fraction of a millisecond, counts here as error too);
+#   the card played while the wakeup was late - watermark) is the same
+#   on both cards within 24 frames (a clock model that missed the drift
+#   would be 48 frames off per 2 s cycle, one way on the fast card and
+#   the other on the slow one; what lulld does between waking and
+#   reading the pointer counts on both alike), and within 150 frames;
 #   the median lateness of those wakeups is below 5 ms (a loaded 2-core
 #   machine makes single ones late by 20 ms or more);
 # - lulld's drift estimate (the "clock" it prints at exit) is within 50 ppm
@@ -36,7 +37,7 @@ if [ "$SECS" -gt "$LIMIT" ]; then
 fi
 note "each stream plays $SECS s"
 
-declare -A PID SOCK
+declare -A PID SOCK EMED
 # drift_start NAME PPM: lulld on a card drifting PPM, no WAV (10 minutes
 # of it would be 230 MB), its event log and -vv trace kept.
 drift_start() {
@@ -102,7 +103,8 @@ check() {
 	awk -v r="$rmin" 'BEGIN { exit !(r >= 0.25) }' ||
 		fail "$name: lowest fill at a timer wakeup is $rmin watermarks, below 1/4"
 	assert_le "$lmed" 5 "$name: median lateness of timer wakeups (ms)"
-	assert_between "$emed" -30 30 "$name: median wakeup error against the card's clock (frames)"
+	assert_between "$emed" -150 150 "$name: median wakeup error against the card's clock (frames)"
+	EMED[$name]=$emed
 }
 
 mkdir -p "$T/run"
@@ -122,3 +124,11 @@ drift_stop fast
 drift_stop slow
 check fast 500
 check slow -500
+# What lulld does between waking and reading the pointer (more under the
+# sanitizers) shows in both errors alike; a clock model that missed the
+# drift would put the fast card 48 frames per 2 s cycle below it and the
+# slow one as much above: 96 frames apart.
+d=$(awk -v f="${EMED[fast]}" -v s="${EMED[slow]}" 'BEGIN { d = f - s; print d < 0 ? -d : d }')
+note "wakeup error, fast card minus slow card: $d frames"
+awk -v d="$d" 'BEGIN { exit !(d <= 24) }' ||
+	fail "the clock model does not follow the drift: fast and slow cards wake $d frames apart"
