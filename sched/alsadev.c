@@ -61,25 +61,29 @@ static int alsadev_measure(void *p, struct device_meas *m)
 	return 0;
 }
 
-static long alsadev_write(void *p, const float *buf, size_t n)
+/* Moves up to n frames through the card's mmap ring: from `out` into it
+ * (playback) or out of it into `in` (capture), converting the format.
+ * Returns frames moved or -errno. */
+static long alsadev_move(struct alsadev *a, float *in, const float *out, size_t n)
 {
-	struct alsadev *a = p;
-	size_t done = 0;
+	size_t done = 0, ch = a->info.channels;
 
 	while (done < n) {
 		const snd_pcm_channel_area_t *areas;
 		snd_pcm_uframes_t off, frames = n - done;
 		snd_pcm_sframes_t c;
-		uint8_t *dst;
+		uint8_t *ring;
 		int err = snd_pcm_mmap_begin(a->pcm, &areas, &off, &frames);
 
 		if (err < 0)
 			return err;
 		if (frames == 0)
 			break;
-		dst = (uint8_t *)areas[0].addr + areas[0].first / 8 + off * a->frame_bytes;
-		fmt_from_float(a->info.fmt, buf + done * a->info.channels, dst,
-			       frames * a->info.channels);
+		ring = (uint8_t *)areas[0].addr + areas[0].first / 8 + off * a->frame_bytes;
+		if (in)
+			fmt_to_float(a->info.fmt, ring, in + done * ch, frames * ch);
+		else
+			fmt_from_float(a->info.fmt, out + done * ch, ring, frames * ch);
 		c = snd_pcm_mmap_commit(a->pcm, off, frames);
 		if (c < 0)
 			return (long)c;
@@ -88,31 +92,14 @@ static long alsadev_write(void *p, const float *buf, size_t n)
 	return (long)done;
 }
 
+static long alsadev_write(void *p, const float *buf, size_t n)
+{
+	return alsadev_move(p, NULL, buf, n);
+}
+
 static long alsadev_read(void *p, float *buf, size_t n)
 {
-	struct alsadev *a = p;
-	size_t done = 0;
-
-	while (done < n) {
-		const snd_pcm_channel_area_t *areas;
-		snd_pcm_uframes_t off, frames = n - done;
-		snd_pcm_sframes_t c;
-		const uint8_t *src;
-		int err = snd_pcm_mmap_begin(a->pcm, &areas, &off, &frames);
-
-		if (err < 0)
-			return err;
-		if (frames == 0)
-			break;
-		src = (const uint8_t *)areas[0].addr + areas[0].first / 8 + off * a->frame_bytes;
-		fmt_to_float(a->info.fmt, src, buf + done * a->info.channels,
-			     frames * a->info.channels);
-		c = snd_pcm_mmap_commit(a->pcm, off, frames);
-		if (c < 0)
-			return (long)c;
-		done += (size_t)c;
-	}
-	return (long)done;
+	return alsadev_move(p, buf, NULL, n);
 }
 
 static long alsadev_rewind(void *p, size_t n)
