@@ -94,7 +94,7 @@ test_planner_OBJS   := $(OBJ)/sched/planner.o
 test_watermark_OBJS := $(OBJ)/sched/watermark.o
 test_devprobe_OBJS  := $(OBJ)/sched/devprobe.o $(OBJ)/core/ptrstat.o
 test_client_OBJS    := $(LIBLULL_OBJS)
-test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o \
+test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o $(OBJ)/sched/link.o \
                        $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o \
                        $(OBJ)/sched/watermark.o \
                        $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o

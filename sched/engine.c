@@ -99,7 +99,7 @@ static void engine_listen(struct engine *e, struct stream *s, int on)
 	if (s->listening == on)
 		return;
 	s->listening = on;
-	epoll_ctl(e->epfd, EPOLL_CTL_MOD, s->efd_server, &ev);
+	epoll_ctl(e->epfd, EPOLL_CTL_MOD, s->link.from_client, &ev);
 }
 
 /* The listener hears a stream's gap: counted once per gap, for the client
@@ -109,7 +109,7 @@ static void engine_gap(struct engine *e, struct stream *s)
 	if (s->gap_counted || !s->started || s->draining || s->paused)
 		return;
 	s->gap_counted = 1;
-	atomic_fetch_add(&s->hdr->underruns, 1);
+	atomic_fetch_add(&s->link.hdr->underruns, 1);
 	atomic_fetch_add(&e->stats.underruns, 1);
 	trace_put(&e->trace, TRACE_UNDERRUN, s->id, 0, 0);
 }
@@ -170,7 +170,7 @@ static void engine_stream_dry(struct engine *e, struct stream *s)
 {
 	s->dry = 1;
 	engine_listen(e, s, 1);
-	atomic_store(&s->hdr->want_signal, 1);
+	atomic_store(&s->link.hdr->want_signal, 1);
 }
 
 /* A client that wrote between our finding its ring empty and our setting
@@ -192,7 +192,7 @@ static void engine_add(struct engine *e, struct stream *s)
 {
 	if (e->nstreams == ENGINE_MAX_STREAMS)
 		return;		/* the control thread never sends more */
-	if (engine_epoll_add(e, s->efd_server, EPOLL_STREAM | (uint64_t)s->id << 32))
+	if (engine_epoll_add(e, s->link.from_client, EPOLL_STREAM | (uint64_t)s->id << 32))
 		return;		/* cannot happen short of ENOMEM: stream stays silent */
 	e->streams[e->nstreams++] = s;
 	s->listening = 1;
@@ -211,7 +211,7 @@ static void engine_remove(struct engine *e, struct stream *s)
 	if (engine_find(e, s->id, &at) != s)
 		return;
 	e->streams[at] = e->streams[--e->nstreams];
-	epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->link.from_client, NULL);
 	trace_put(&e->trace, TRACE_LEAVE, s->id, 0, 0);
 	/* Its audio still in the buffer must not be heard (a paused or dry
 	 * stream may have none left there). */
@@ -293,14 +293,14 @@ void engine_stream_event(struct engine *e, uint32_t id, int hangup)
 	if (hangup) {
 		/* The client closed its end: it is gone, and its stream will be
 		 * removed; meanwhile a hung-up pipe would wake us forever. */
-		epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->efd_server, NULL);
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->link.from_client, NULL);
 		return;
 	}
 	/* Empty the pipe (a bounded amount: a client that floods it only
 	 * wakes us while we listen, see engine_listen). What matters is the
 	 * ring, not the count. */
 	for (int i = 0; i < 16; i++)
-		if (read(s->efd_server, buf, sizeof buf) < (ssize_t)sizeof buf)
+		if (read(s->link.from_client, buf, sizeof buf) < (ssize_t)sizeof buf)
 			break;
 	if (s->dry && !s->pending && stream_has_data(s))
 		engine_stream_data(e, s);
@@ -656,14 +656,11 @@ static int engine_fill(struct engine *e, uint64_t frames)
 
 static void engine_signal(struct stream *s)
 {
-	char one = 1;
-
 	if (s->consumed_since_signal == 0 ||
 	    ring_readable(&s->ring) >= s->request_frames)
 		return;
 	s->consumed_since_signal = 0;
-	if (write(s->efd_client, &one, 1) < 0)
-		return;		/* a full pipe: the client has wake-ups waiting */
+	link_wake_client(&s->link);
 }
 
 /* A draining stream is done when everything it wrote has been mixed and
@@ -733,7 +730,7 @@ static void engine_status_stream(struct monitor_stream *m, struct stream *s)
 		.latency_us = s->latency_ns / 1000,
 		.ring_fill = ring_readable(&s->ring), .ring_frames = s->ring_frames,
 		.volume = s->gain_to, .dry = (uint32_t)s->dry,
-		.underruns = atomic_load(&s->hdr->underruns),
+		.underruns = atomic_load(&s->link.hdr->underruns),
 		.rewinds = s->rewinds_caused,
 	};
 	memcpy(m->name, s->name, sizeof m->name);

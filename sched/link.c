@@ -37,8 +37,7 @@ int link_open(struct link *k, uint64_t ring_frames, uint32_t frame_bytes)
 {
 	int err;
 
-	*k = (struct link){ .memfd = -1, .to_client = -1, .from_client = -1,
-			    .peer_to_client = -1, .peer_from_client = -1 };
+	*k = (struct link)LINK_INIT;
 	if ((err = shm_create(&k->memfd, &k->hdr, &k->bytes, ring_frames, frame_bytes)))
 		return err;
 	return link_pipes(k);

@@ -23,6 +23,11 @@ struct link {
 	size_t bytes;
 };
 
+/* A link with nothing open: what a stream starts as, so that link_close
+ * is right at any point of its building. */
+#define LINK_INIT { .memfd = -1, .to_client = -1, .from_client = -1, \
+		    .peer_to_client = -1, .peer_from_client = -1 }
+
 /* Creates the memfd for a ring of ring_frames and both pipes (lulld's
  * ends non-blocking). Returns 0 or -errno; on error link_close cleans. */
 int link_open(struct link *k, uint64_t ring_frames, uint32_t frame_bytes);

@@ -59,8 +59,7 @@ int recstream_new(struct recstream **out, const struct recstream_cfg *cfg)
 		.fmt = cfg->fmt, .frame_bytes = fmt_bytes(cfg->fmt) * cfg->channels,
 		.dev_channels = cfg->dev_channels, .paused = cfg->paused,
 		.gain = cfg->volume, .gain_to = cfg->volume,
-		.link = { .memfd = -1, .to_client = -1, .from_client = -1,
-			  .peer_to_client = -1, .peer_from_client = -1 },
+		.link = LINK_INIT,
 	};
 	recstream_size(r, cfg);
 	err = recstream_alloc_dsp(r, cfg->dev_rate);

@@ -209,7 +209,7 @@ static int server_new_play(struct server *sv, struct client *c,
 	sl->id = s->id;
 	sl->s = s;
 	r->ring_frames = (uint32_t)s->ring_frames;
-	r->shm_bytes = s->shm_bytes;
+	r->shm_bytes = s->link.bytes;
 	r->latency_us = (uint32_t)(s->latency_ns / 1000);
 	r->request_frames = (uint32_t)s->request_frames;
 	/* The audio thread first, so it is listening when the client's
@@ -256,21 +256,13 @@ static int server_may_add(const struct server *sv, const struct client *c,
 static void server_send_made(struct client *c, struct proto_stream_made *r,
 			     struct slot *sl)
 {
+	struct link *k = sl->s ? &sl->s->link : &sl->r->link;
 	int fds[3];
 
-	if (sl->s) {
-		fds[0] = sl->s->memfd;
-		fds[1] = sl->s->peer_client;
-		fds[2] = sl->s->peer_server;
-	} else {
-		link_peer_fds(&sl->r->link, fds);
-	}
+	link_peer_fds(k, fds);
 	r->hdr.stream = sl->id;
 	server_send(c, r, sizeof *r, fds, 3);
-	if (sl->s)
-		stream_forget_peer(sl->s);
-	else
-		link_forget_peer(&sl->r->link);
+	link_forget_peer(k);
 }
 
 static void on_stream_new(struct server *sv, struct client *c, const void *msg)

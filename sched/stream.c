@@ -5,8 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "core/mix.h"
 
@@ -54,44 +52,16 @@ static int stream_alloc_dsp(struct stream *s)
 	return s->raw && s->in_f && s->in_map && s->out && s->cache ? 0 : -ENOMEM;
 }
 
-/* Wake-ups both ways go through pipes, not eventfds: an eventfd is one
- * open file shared with the client, who could clear its O_NONBLOCK and
- * make lulld's audio thread block on it forever. With pipes, lulld's ends
- * are its own files: the client holds only the other ends. */
-static int stream_pipes(struct stream *s)
-{
-	int to_client[2], to_server[2];
-
-	if (pipe2(to_client, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(to_server, O_CLOEXEC) < 0) {
-		int err = -errno;
-		close(to_client[0]);
-		close(to_client[1]);
-		return err;
-	}
-	s->efd_client = to_client[1];
-	s->peer_client = to_client[0];
-	s->efd_server = to_server[0];
-	s->peer_server = to_server[1];
-	fcntl(s->efd_client, F_SETFL, O_NONBLOCK);
-	fcntl(s->efd_server, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
 static int stream_alloc_shm(struct stream *s)
 {
-	int err = shm_create(&s->memfd, &s->hdr, &s->shm_bytes, s->ring_frames,
-			     (uint32_t)s->frame_bytes);
+	int err = link_open(&s->link, s->ring_frames, (uint32_t)s->frame_bytes);
 
 	if (err)
 		return err;
-	if ((err = stream_pipes(s)))
-		return err;
-	ring_init_consumer(&s->ring, &s->hdr->ring, shm_data(s->hdr),
+	ring_init_consumer(&s->ring, &s->link.hdr->ring, shm_data(s->link.hdr),
 			   s->ring_frames, (uint32_t)s->frame_bytes);
-	atomic_store(&s->hdr->request_frames, s->request_frames);
-	atomic_store(&s->hdr->want_signal, 1);
+	atomic_store(&s->link.hdr->request_frames, s->request_frames);
+	atomic_store(&s->link.hdr->want_signal, 1);
 	return 0;
 }
 
@@ -106,8 +76,7 @@ int stream_new(struct stream **out, const struct stream_cfg *cfg)
 		.id = cfg->id, .rate = cfg->rate, .channels = cfg->channels,
 		.fmt = cfg->fmt, .frame_bytes = fmt_bytes(cfg->fmt) * cfg->channels,
 		.dev_rate = cfg->dev_rate, .dev_channels = cfg->dev_channels,
-		.memfd = -1, .efd_client = -1, .efd_server = -1,
-		.peer_client = -1, .peer_server = -1,
+		.link = LINK_INIT,
 		.cache_cap = cfg->dev_buffer + 4 * STREAM_CHUNK,
 		.paused = cfg->paused,
 		.gain_from = cfg->volume, .gain_to = cfg->volume,
@@ -124,28 +93,11 @@ int stream_new(struct stream **out, const struct stream_cfg *cfg)
 	return 0;
 }
 
-void stream_forget_peer(struct stream *s)
-{
-	if (s->peer_client >= 0)
-		close(s->peer_client);
-	if (s->peer_server >= 0)
-		close(s->peer_server);
-	s->peer_client = s->peer_server = -1;
-}
-
 void stream_free(struct stream *s)
 {
 	if (!s)
 		return;
-	if (s->hdr)
-		shm_unmap(s->hdr, s->shm_bytes);
-	if (s->memfd >= 0)
-		close(s->memfd);
-	if (s->efd_client >= 0)
-		close(s->efd_client);
-	if (s->efd_server >= 0)
-		close(s->efd_server);
-	stream_forget_peer(s);
+	link_close(&s->link);
 	resampler_free(s->rs);
 	free(s->raw);
 	free(s->in_f);
@@ -405,7 +357,7 @@ void stream_publish(struct stream *s, uint64_t p, int64_t t_ns, double ratio)
 
 	if (f < 0)
 		f = 0;
-	shm_position_write(&s->hdr->pos, flags, (uint64_t)llround(f), t_ns,
+	shm_position_write(&s->link.hdr->pos, flags, (uint64_t)llround(f), t_ns,
 			   (uint64_t)llround(ratio * 1e6), s->latency_ns);
 }
 

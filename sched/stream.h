@@ -24,6 +24,7 @@
 #include "core/resampler.h"
 #include "ipc/ring.h"
 #include "ipc/shm.h"
+#include "sched/link.h"
 
 #define STREAM_SEGS 32
 #define STREAM_CHUNK 1024	/* device frames converted at a time */
@@ -54,14 +55,7 @@ struct stream {
 	size_t frame_bytes;
 	unsigned dev_rate, dev_channels;
 
-	/* shared with the client: the memfd, and lulld's ends of the wake-up
-	 * pipes (efd_client: lulld writes, the client reads; efd_server: the
-	 * client writes, lulld reads); peer_*: the client's ends, held only
-	 * until they have been sent */
-	int memfd, efd_client, efd_server;
-	int peer_client, peer_server;
-	struct shm_hdr *hdr;
-	size_t shm_bytes;
+	struct link link;	/* shared memory and wake-up pipes */
 	struct ring ring;
 	uint64_t ring_frames, request_frames;
 	uint64_t latency_ns;	/* granted */
@@ -100,8 +94,6 @@ struct stream {
 
 int stream_new(struct stream **out, const struct stream_cfg *cfg);
 void stream_free(struct stream *s);
-/* Closes lulld's copies of the client's pipe ends, once sent. */
-void stream_forget_peer(struct stream *s);
 
 /* Mixes up to n frames of the stream into dst from device frame d on.
  * Returns frames it had; fewer than n means it ran dry. */

@@ -178,7 +178,7 @@ static void client_new(struct client *c, uint32_t id, int tag, int channel)
 
 	*c = (struct client){ .tag = tag, .channel = channel };
 	assert_int_equal(stream_new(&c->s, &cfg), 0);
-	ring_init_producer(&c->ring, &c->s->hdr->ring, shm_data(c->s->hdr),
+	ring_init_producer(&c->ring, &c->s->link.hdr->ring, shm_data(c->s->link.hdr),
 			   c->s->ring_frames, (uint32_t)c->s->frame_bytes);
 }
 
@@ -368,7 +368,7 @@ static void test_late_data_is_seamless(void **state)
 	client_write(&a, 10000);
 	send_cmd(r, CMD_ADD, a.s, 0, 0);
 	at(r, 0);
-	assert_int_equal(atomic_load(&a.s->hdr->want_signal), 1);
+	assert_int_equal(atomic_load(&a.s->link.hdr->want_signal), 1);
 	for (int i = 0; i < 10; i++) {
 		client_write(&a, 3000);
 		r->f.now = (100 + i) * MS;
@@ -382,7 +382,7 @@ static void test_late_data_is_seamless(void **state)
 	assert_int_equal(r->e.stats.rewinds, 1);
 	expect_pattern(r, 0, 0, 40000, 1, 0, 1);
 	expect_silence(r, 0, 40000, r->f.written);
-	assert_int_equal(atomic_load(&a.s->hdr->underruns), 0);
+	assert_int_equal(atomic_load(&a.s->link.hdr->underruns), 0);
 	stream_free(a.s);
 	rig_free(r);
 }
@@ -403,7 +403,7 @@ static void test_gap_is_an_underrun(void **state)
 	r->f.now = 200 * MS;
 	engine_stream_event(&r->e, a.s->id, 0);
 	at(r, 200 * MS);
-	assert_int_equal(atomic_load(&a.s->hdr->underruns), 1);
+	assert_int_equal(atomic_load(&a.s->link.hdr->underruns), 1);
 	expect_pattern(r, 0, 0, 4800, 1, 0, 1);
 	expect_silence(r, 0, 4800, 9600 + GUARD);
 	expect_pattern(r, 0, 9600 + GUARD, 9600 + GUARD + 4800, 1, 4800, 1);
