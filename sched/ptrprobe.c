@@ -1168,7 +1168,7 @@ static int open_hw(snd_pcm_t *pcm, const struct ptrprobe_setup *s,
 	return err;
 }
 
-static int open_sw(snd_pcm_t *pcm, const char **what)
+int ptrprobe_sw(snd_pcm_t *pcm, const char **what)
 {
 	snd_pcm_sw_params_t *sw;
 	snd_pcm_uframes_t boundary, buffer, period;
@@ -1206,7 +1206,7 @@ int ptrprobe_open(snd_pcm_t **pcm, const char *name, snd_pcm_stream_t dir,
 		return err;
 	err = open_hw(*pcm, s, what);
 	if (!err)
-		err = open_sw(*pcm, what);
+		err = ptrprobe_sw(*pcm, what);
 	if (err) {
 		snd_pcm_close(*pcm);
 		*pcm = NULL;

@@ -87,6 +87,12 @@ struct ptrprobe_setup {
 	unsigned buffer_ms;
 };
 
+/* Software parameters for timer scheduling, as lulld sets them: explicit
+ * start, xrun at an empty (capture: full) buffer, avail_min the buffer,
+ * no period events, monotonic timestamps for htimestamp and status.
+ * Returns 0 or a negative errno, then *what names the failing call. */
+int ptrprobe_sw(snd_pcm_t *pcm, const char **what);
+
 /* Opens PCM `name` (non-blocking) and configures it. Returns 0 or a
  * negative errno, then *what names the ALSA call that failed. */
 int ptrprobe_open(snd_pcm_t **pcm, const char *name, snd_pcm_stream_t dir,

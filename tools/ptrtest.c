@@ -276,32 +276,6 @@ static int set_hw(snd_pcm_t *pcm, const struct cfg *c, const char **what)
 	return err;
 }
 
-/* Explicit start, xrun at an empty (full) buffer, no period events,
- * monotonic timestamps for htimestamp and status. */
-static int set_sw(snd_pcm_t *pcm, const char **what)
-{
-	snd_pcm_sw_params_t *sw;
-	snd_pcm_uframes_t boundary, buffer, period;
-	int err;
-
-	snd_pcm_sw_params_alloca(&sw);
-	err = step(snd_pcm_get_params(pcm, &buffer, &period), "snd_pcm_get_params", what);
-	if (!err)
-		err = step(snd_pcm_sw_params_current(pcm, sw), "snd_pcm_sw_params_current", what);
-	if (!err)
-		err = step(snd_pcm_sw_params_get_boundary(sw, &boundary),
-			   "snd_pcm_sw_params_get_boundary", what);
-	if (err)
-		return err;
-	snd_pcm_sw_params_set_start_threshold(pcm, sw, boundary);
-	snd_pcm_sw_params_set_stop_threshold(pcm, sw, buffer);
-	snd_pcm_sw_params_set_avail_min(pcm, sw, buffer);
-	snd_pcm_sw_params_set_period_event(pcm, sw, 0);
-	snd_pcm_sw_params_set_tstamp_mode(pcm, sw, SND_PCM_TSTAMP_ENABLE);
-	snd_pcm_sw_params_set_tstamp_type(pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC);
-	return step(snd_pcm_sw_params(pcm, sw), "snd_pcm_sw_params", what);
-}
-
 static const char *dir_name(snd_pcm_stream_t s)
 {
 	return s == SND_PCM_STREAM_CAPTURE ? "capture" : "playback";
@@ -326,7 +300,7 @@ static int open_pcm(snd_pcm_t **pcm, const char *dev, snd_pcm_stream_t s,
 	}
 	err = set_hw(*pcm, c, &what);
 	if (!err)
-		err = set_sw(*pcm, &what);
+		err = ptrprobe_sw(*pcm, &what);
 	if (err < 0) {
 		alsa_error(dev, s, what, err);
 		snd_pcm_close(*pcm);
