@@ -21,14 +21,7 @@ need_cmd python3
 
 SECONDS_RUN=${1:-10}
 
-python3 - "$T/ramp.wav" <<'PY'
-import struct, sys
-n = 1 << 20
-data = struct.pack('<%df' % n, *[k / n for k in range(n)])
-hdr = b'RIFF' + struct.pack('<I', 36 + len(data)) + b'WAVE'
-hdr += b'fmt ' + struct.pack('<IHHIIHH', 16, 3, 1, 48000, 4 * 48000, 4, 32)
-open(sys.argv[1], 'wb').write(hdr + b'data' + struct.pack('<I', len(data)) + data)
-PY
+ramp_wav "$T/ramp.wav"
 
 # run NAME LATENCY_MS: one recording; prints the figures.
 run() {

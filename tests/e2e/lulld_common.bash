@@ -196,3 +196,18 @@ check_median() {
 	assert_le "$med" 20 "$1: median delay (ms)"
 	LAT=()
 }
+
+# ramp_wav FILE: a counting ramp for the card's capture (CAPTURE=wav:FILE):
+# 2^20 frames, mono float, frame k = k / 2^20, exact in float, so a
+# recording at the card's rate shows any frame lost, doubled or reordered
+# (needs python3).
+ramp_wav() {
+	python3 - "$1" <<'PY'
+import struct, sys
+n = 1 << 20
+data = struct.pack('<%df' % n, *[k / n for k in range(n)])
+hdr = b'RIFF' + struct.pack('<I', 36 + len(data)) + b'WAVE'
+hdr += b'fmt ' + struct.pack('<IHHIIHH', 16, 3, 1, 48000, 4 * 48000, 4, 32)
+open(sys.argv[1], 'wb').write(hdr + b'data' + struct.pack('<I', len(data)) + data)
+PY
+}

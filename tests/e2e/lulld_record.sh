@@ -27,18 +27,6 @@ need_file "$BUILD/tests/recclient"
 need_cmd python3
 RC=$BUILD/tests/recclient
 
-# ramp_wav FILE: 2^20 frames, mono float, frame k = k / 2^20.
-ramp_wav() {
-	python3 - "$1" <<'PY'
-import struct, sys
-n = 1 << 20
-data = struct.pack('<%df' % n, *[k / n for k in range(n)])
-hdr = b'RIFF' + struct.pack('<I', 36 + len(data)) + b'WAVE'
-hdr += b'fmt ' + struct.pack('<IHHIIHH', 16, 3, 1, 48000, 4 * 48000, 4, 32)
-open(sys.argv[1], 'wb').write(hdr + b'data' + struct.pack('<I', len(data)) + data)
-PY
-}
-
 # ramp_check RAW CHANNELS: prints "frames=N breaks=B": B = places where a
 # frame is not the one after the previous (on the card's 2^20 wrap too).
 ramp_check() {
