@@ -34,15 +34,16 @@ long capture_readable(struct lull_stream *s)
 	return err ? err : (long)ring_readable(&s->ring);
 }
 
-/* Takes as much as the ring holds now, up to frames; returns frames taken. */
-static size_t capture_take(struct lull_stream *s, uint8_t *buf, size_t frames)
+/* Takes as much as the ring holds now, up to `left` frames, into buf at
+ * `done` frames; returns frames taken. */
+static size_t capture_take(struct lull_stream *s, void *buf, size_t done, size_t left)
 {
 	uint64_t n = ring_readable(&s->ring);
 
-	if (n > frames)
-		n = frames;
+	if (n > left)
+		n = left;
 	if (n) {
-		ring_read(&s->ring, buf, n);
+		ring_read(&s->ring, (uint8_t *)buf + done * s->frame_bytes, n);
 		capture_published(s);
 	}
 	return (size_t)n;
@@ -50,23 +51,7 @@ static size_t capture_take(struct lull_stream *s, uint8_t *buf, size_t frames)
 
 long capture_read(struct lull_stream *s, void *buf, size_t frames)
 {
-	uint8_t *p = buf;
-	size_t done = 0;
-	int err = conn_broken(s->l);
-
-	if (err)
-		return err;
-	while (done < frames) {
-		size_t n = capture_take(s, p + done * s->frame_bytes, frames - done);
-
-		done += n;
-		if (n || done == frames)
-			continue;
-		err = stream_wait(s);
-		if (err)
-			return done ? (long)done : err;
-	}
-	return (long)done;
+	return stream_blocking(s, frames, capture_take, buf);
 }
 
 /* --- callback mode ----------------------------------------------------------- */
@@ -164,34 +149,6 @@ int lull_capture_new(struct lull_stream **out, struct lull *l,
 
 /* --- timing ------------------------------------------------------------------------ */
 
-/* lulld publishes F, the ring's write index after a delivery, and T, when
- * the ADC sampled the frame that will get index F next. Frames before F
- * were sampled one per 1 / (rate * ratio) s before it:
- *
- *	ring:   ... f ........... F-1 | F (not yet delivered)
- *	time:   ... t_f ................ T
- *	t_f = T - (F - f) * 1e9 / (rate * ratio)
- *
- * (f - F) > 0 is a frame delivered after that publication, or not yet
- * sampled: the same line runs on. Frames older than an overrun were
- * sampled earlier than the line says, by the stretch lulld dropped. */
-int capture_sampled_ns(const struct lull_stream *s, uint64_t frame,
-		       int64_t *t_ns)
-{
-	uint32_t flags;
-	uint64_t f;
-	int64_t t;
-	double ratio;
-	int err = stream_pos(s, &flags, &f, &t, &ratio);
-
-	if (err)
-		return err;
-	if (!(flags & SHM_POS_VALID))
-		return -EAGAIN;
-	*t_ns = t - stream_frames_ns(s, (int64_t)(f - frame), ratio);
-	return 0;
-}
-
 /* Frames in the ring, as a reader on any thread may see them: lulld's
  * index clamped as ring_readable would. */
 static uint64_t capture_fill(const struct lull_stream *s, uint64_t read)
@@ -211,15 +168,18 @@ int capture_position(struct lull_stream *s, uint64_t *captured, uint64_t *read)
 	return 0;
 }
 
-/* The oldest unread frame is ring frame `read`: it was sampled at
- * capture_sampled_ns(read), so it has waited now - that. Before lulld has
+/* lulld publishes F, the ring's write index after a delivery, and T, when
+ * the ADC sampled the frame that will get index F next; frames before F
+ * were sampled one per 1 / (rate * ratio) s before it (stream_frame_ns).
+ * The oldest unread frame is ring frame `read`: it has waited since it
+ * was sampled. Before lulld has
  * published anything, all we know is that the ring's frames were sampled
  * one after another: at least fill / rate ago. */
 int capture_delay(struct lull_stream *s, int64_t *delay_ns)
 {
 	uint64_t read = atomic_load_explicit(&s->index, memory_order_acquire);
 	int64_t t;
-	int err = capture_sampled_ns(s, read, &t);
+	int err = stream_frame_ns(s, read, SHM_POS_VALID, &t);
 
 	if (err == -EAGAIN) {
 		*delay_ns = (int64_t)((double)capture_fill(s, read) * 1e9 / s->rate);

@@ -220,9 +220,9 @@ int lull_duplex_roundtrip(struct lull_stream *s, int64_t *ns)
 	pthread_mutex_unlock(&d->lock);
 	if (!have)
 		return -EAGAIN;
-	err = capture_sampled_ns(d->in, in, &t_in);
+	err = stream_frame_ns(d->in, in, SHM_POS_VALID, &t_in);
 	if (!err)
-		err = stream_heard_ns(d->out, out, &t_out);
+		err = stream_frame_ns(d->out, out, SHM_POS_VALID | SHM_POS_RUNNING, &t_out);
 	if (!err)
 		*ns = t_out - t_in;
 	return err;

@@ -45,41 +45,29 @@ long feed_writable(struct lull_stream *s)
  * ring takes a millisecond or more to fault in). */
 #define FEED_PIECE 1024
 
-/* Queues as much of buf as fits now; returns frames queued. */
-static size_t feed_put(struct lull_stream *s, const uint8_t *buf, size_t frames)
+/* Queues as much of the caller's buffer (arg points to it), from `done`
+ * frames in, as fits now; returns frames queued. */
+static size_t feed_put(struct lull_stream *s, void *arg, size_t done, size_t left)
 {
-	uint64_t room = ring_writable(&s->ring), done = 0;
+	const uint8_t *buf = *(const uint8_t *const *)arg + done * s->frame_bytes;
+	uint64_t room = ring_writable(&s->ring), put = 0;
 
-	if (room > frames)
-		room = frames;
-	while (done < room) {
-		uint64_t n = room - done < FEED_PIECE ? room - done : FEED_PIECE;
-		ring_write(&s->ring, buf + done * s->frame_bytes, n);
+	if (room > left)
+		room = left;
+	while (put < room) {
+		uint64_t n = room - put < FEED_PIECE ? room - put : FEED_PIECE;
+		ring_write(&s->ring, buf + put * s->frame_bytes, n);
 		feed_published(s);
-		done += n;
+		put += n;
 	}
-	return (size_t)done;
+	return (size_t)put;
 }
 
 long feed_write(struct lull_stream *s, const void *buf, size_t frames)
 {
-	const uint8_t *p = buf;
-	size_t done = 0;
-	int err = conn_broken(s->l);
+	const uint8_t *src = buf;
 
-	if (err)
-		return err;
-	while (done < frames) {
-		size_t n = feed_put(s, p + done * s->frame_bytes, frames - done);
-
-		done += n;
-		if (n || done == frames)
-			continue;
-		err = stream_wait(s);
-		if (err)
-			return done ? (long)done : err;
-	}
-	return (long)done;
+	return stream_blocking(s, frames, feed_put, &src);
 }
 
 /* --- callback mode ----------------------------------------------------------- */

@@ -162,6 +162,27 @@ int stream_wait(struct lull_stream *s)
 	return 0;
 }
 
+long stream_blocking(struct lull_stream *s, size_t frames, stream_step_fn step,
+		     void *arg)
+{
+	size_t done = 0;
+	int err = conn_broken(s->l);
+
+	if (err)
+		return err;
+	while (done < frames) {
+		size_t n = step(s, arg, done, frames - done);
+
+		done += n;
+		if (n || done == frames)
+			continue;
+		err = stream_wait(s);
+		if (err)
+			return done ? (long)done : err;
+	}
+	return (long)done;
+}
+
 /* --- position ------------------------------------------------------------------ */
 
 int64_t stream_now_ns(void)
@@ -261,14 +282,17 @@ int64_t stream_frames_ns(const struct lull_stream *s, int64_t frames,
 	return (int64_t)(ns < 0 ? ns - 0.5 : ns + 0.5);
 }
 
-/* Frame `frame` of a playing stream is heard (frame - F) frames after F,
- * at rate * ratio frames per second:
+/* Frame `frame` is (frame - F) frames after F, at rate * ratio frames
+ * per second:
  *
  *	t = T + (frame - F) * 1e9 / (rate * ratio)
  *
- * (frame - F) may be negative: a frame already heard. Only a running
- * stream has a timeline; a paused or dry one may resume anywhere. */
-int stream_heard_ns(const struct lull_stream *s, uint64_t frame,
+ * (frame - F) may be negative: an earlier frame. Playback publishes when
+ * F is heard; only a running stream has a timeline (a paused or dry one
+ * may resume anywhere). Capture publishes when F was sampled, F being the
+ * next frame it will deliver; frames older than an overrun were sampled
+ * earlier than the line says, by the stretch lulld dropped. */
+int stream_frame_ns(const struct lull_stream *s, uint64_t frame, uint32_t need,
 		    int64_t *t_ns)
 {
 	uint32_t flags;
@@ -279,8 +303,7 @@ int stream_heard_ns(const struct lull_stream *s, uint64_t frame,
 
 	if (err)
 		return err;
-	if ((flags & (SHM_POS_VALID | SHM_POS_RUNNING)) !=
-	    (SHM_POS_VALID | SHM_POS_RUNNING))
+	if ((flags & need) != need)
 		return -EAGAIN;
 	*t_ns = t + stream_frames_ns(s, (int64_t)(frame - f), ratio);
 	return 0;

@@ -69,6 +69,16 @@ int stream_send_volume(struct lull_stream *s, float volume);
  * wake-up arriving later ends the next wait. Returns 0, -EINTR (a signal
  * handler ran), -ECANCELED (stop_fd) or LULL_EGONE. */
 int stream_wait(struct lull_stream *s);
+/* One step of a blocking transfer: moves up to `left` frames, starting
+ * `done` frames into the caller's buffer (arg), without waiting; returns
+ * frames moved. */
+typedef size_t (*stream_step_fn)(struct lull_stream *s, void *arg, size_t done,
+				 size_t left);
+/* Steps until `frames` have moved, waiting between steps. Returns frames
+ * moved: all, or fewer when interrupted (-EINTR) or lulld went away after
+ * some moved; the error when none did. */
+long stream_blocking(struct lull_stream *s, size_t frames, stream_step_fn step,
+		     void *arg);
 /* Reads the published position; ratio is the card clock ratio, 1 when
  * lulld's figure is no sound card's. */
 int stream_pos(const struct lull_stream *s, uint32_t *flags, uint64_t *frame,
@@ -77,10 +87,11 @@ int64_t stream_now_ns(void);
 /* frames at the stream's rate times ratio, in ns (rounded). */
 int64_t stream_frames_ns(const struct lull_stream *s, int64_t frames,
 			 double ratio);
-/* Playback: when ring frame `frame` will be (was) heard at the DAC,
- * provided the stream plays on without a break. -EAGAIN while it is not
- * playing. */
-int stream_heard_ns(const struct lull_stream *s, uint64_t frame,
+/* When ring frame `frame` is (was) at the converter, from the published
+ * position, provided the stream runs on without a break: heard at the DAC
+ * (playback) or sampled at the ADC (capture). -EAGAIN until the position
+ * carries the flags `need` (SHM_POS_*). */
+int stream_frame_ns(const struct lull_stream *s, uint64_t frame, uint32_t need,
 		    int64_t *t_ns);
 
 /* feed.c: audio into the ring. */
@@ -92,11 +103,6 @@ int feed_thread_start(struct lull_stream *s);
 long capture_read(struct lull_stream *s, void *buf, size_t frames);
 long capture_readable(struct lull_stream *s);
 int capture_thread_start(struct lull_stream *s);
-/* When the ADC sampled ring frame `frame`, from the published position
- * (exact for frames captured after the last overrun). -EAGAIN before
- * lulld has published one. */
-int capture_sampled_ns(const struct lull_stream *s, uint64_t frame,
-		       int64_t *t_ns);
 int capture_delay(struct lull_stream *s, int64_t *delay_ns);
 int capture_position(struct lull_stream *s, uint64_t *captured,
 		     uint64_t *read);
