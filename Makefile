@@ -56,9 +56,9 @@ LIBLULL_OBJS := $(OBJ)/client/lull.o $(OBJ)/client/conn.o $(OBJ)/client/stream.o
 LIBLULL_SO   := $(BUILD)/liblull.so.0
 $(LIBLULL_SO): LDFLAGS += -Wl,--version-script=client/lull.map -Wl,--no-undefined
 LIBLULL_PC   := $(BUILD)/lull.pc
-LULLPLAY_OBJS := $(OBJ)/tools/lull-play.o
+LULLPLAY_OBJS := $(OBJ)/tools/lull-play.o $(OBJ)/tools/cli.o
 LULLPLAY     := $(BUILD)/lull-play
-LULLREC_OBJS := $(OBJ)/tools/lull-rec.o
+LULLREC_OBJS := $(OBJ)/tools/lull-rec.o $(OBJ)/tools/cli.o
 LULLREC      := $(BUILD)/lull-rec
 
 # --- latency tools: lull-trace and lull-top, readers of lulld's monitor ------

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "client/lull.h"
+#include "tools/cli.h"
 
 enum {
 	PLAY_OK = 0,
@@ -313,18 +313,13 @@ static const struct play_src_ops play_raw_ops = {
 	.close = play_raw_close,
 };
 
-static size_t play_sample_bytes(enum lull_format f)
-{
-	return f == LULL_S16 ? 2 : 4;
-}
-
 static int play_raw_open(struct play_src *src, struct play_opts *o)
 {
 	struct play_raw *r = calloc(1, sizeof *r);
 
 	if (!r)
 		return -ENOMEM;
-	r->frame_bytes = play_sample_bytes(o->p.format) * o->p.channels;
+	r->frame_bytes = cli_sample_bytes(o->p.format) * o->p.channels;
 	r->fd = strcmp(o->path, "-") ? open(o->path, O_RDONLY | O_CLOEXEC) :
 		STDIN_FILENO;
 	if (r->fd < 0) {
@@ -372,19 +367,6 @@ static int play_bad(const char *what, const char *value)
 	return -EINVAL;
 }
 
-static int play_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < lo || v > hi)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* "0.5" is linear; "-6dB" (any case) is 10^(-6/20). */
 static int play_parse_volume(const char *s, float *out)
 {
@@ -403,22 +385,6 @@ static int play_parse_volume(const char *s, float *out)
 		return -EINVAL;
 	*out = (float)v;
 	return 0;
-}
-
-static int play_parse_format(const char *s, enum lull_format *f)
-{
-	static const char *const names[] = {
-		[LULL_S16] = "s16", [LULL_S24] = "s24",
-		[LULL_S32] = "s32", [LULL_FLOAT] = "float",
-	};
-
-	for (int i = LULL_S16; i <= LULL_FLOAT; i++) {
-		if (!strcasecmp(s, names[i])) {
-			*f = (enum lull_format)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }
 
 static const struct option play_longopts[] = {
@@ -445,17 +411,17 @@ static int play_option(struct play_opts *o, int c, const char *arg)
 	case 's': o->socket = arg; return 0;
 	case 'n': o->name = arg; return 0;
 	case 'r':
-		return play_parse_uint(arg, 1000, 384000, &o->p.rate) ?
+		return cli_uint(arg, 1000, 384000, &o->p.rate) ?
 		       play_bad("rate (1000..384000 Hz)", arg) : 0;
 	case 'c':
-		return play_parse_uint(arg, 1, 8, &o->p.channels) ?
+		return cli_uint(arg, 1, 8, &o->p.channels) ?
 		       play_bad("channel count (1..8)", arg) : 0;
 	case 'f':
-		return play_parse_format(arg, &o->p.format) ?
+		return cli_format(arg, &o->p.format) ?
 		       play_bad("format (s16, s24, s32, float)", arg) : 0;
 	case 'l':
-		return play_parse_uint(arg, 1, 60000, &o->p.latency_ms) ?
-		       play_bad("latency (1..60000 ms)", arg) : 0;
+		return cli_uint(arg, 1, 10000, &o->p.latency_ms) ?
+		       play_bad("latency (1..10000 ms)", arg) : 0;
 	case 'v':
 		if (play_parse_volume(arg, &o->p.volume))
 			return play_bad("volume (0..4, or -inf..+12dB)", arg);
@@ -502,35 +468,6 @@ struct play {
 	struct lull_stream *s;
 	size_t frame_bytes;
 };
-
-/* The socket lull_connect will try, for messages. */
-static const char *play_socket_name(const struct play *pl, char *buf, size_t len)
-{
-	const char *env = getenv("LULL_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
-
-	if (pl->o.socket)
-		return pl->o.socket;
-	if (env && *env)
-		return env;
-	if (!xdg)
-		return "(none: neither LULL_SOCKET nor XDG_RUNTIME_DIR is set)";
-	snprintf(buf, len, "%s/lull/socket", xdg);
-	return buf;
-}
-
-static int play_connect(struct play *pl)
-{
-	char path[PATH_MAX];
-	int err = lull_connect(&pl->l, pl->o.socket, pl->o.name);
-
-	if (!err)
-		return 0;
-	fprintf(stderr, "lull-play: cannot connect to lulld at %s: %s\n",
-		play_socket_name(pl, path, sizeof path), lull_strerror(err));
-	if (err == LULL_ENOSERVER)
-		fprintf(stderr, "lull-play: is lulld running?\n");
-	return err;
-}
 
 static int play_open_stream(struct play *pl)
 {
@@ -637,7 +574,7 @@ static int play_drain(struct play *pl)
 
 static int play_run(struct play *pl)
 {
-	int err = play_connect(pl);
+	int err = cli_connect(&pl->l, "lull-play", pl->o.socket, pl->o.name);
 
 	if (!err && !play_stopping(&pl->sig))
 		err = play_open_stream(pl);
@@ -663,7 +600,7 @@ static int play_open_src(struct play *pl)
 	int err = pl->o.raw ? play_raw_open(&pl->src, &pl->o) :
 			      play_sndfile_open(&pl->src, &pl->o);
 
-	pl->frame_bytes = play_sample_bytes(pl->o.p.format) * pl->o.p.channels;
+	pl->frame_bytes = cli_sample_bytes(pl->o.p.format) * pl->o.p.channels;
 	return err;
 }
 

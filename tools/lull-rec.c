@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <sndfile.h>
@@ -37,6 +36,7 @@
 #include <unistd.h>
 
 #include "client/lull.h"
+#include "tools/cli.h"
 
 enum {
 	REC_OK = 0,
@@ -222,18 +222,13 @@ static const struct rec_sink_ops rec_raw_ops = {
 	.close = rec_raw_close,
 };
 
-static size_t rec_sample_bytes(enum lull_format f)
-{
-	return f == LULL_S16 ? 2 : 4;
-}
-
 static int rec_raw_open(struct rec_sink *sink, const struct rec_opts *o)
 {
 	struct rec_raw *r = calloc(1, sizeof *r);
 
 	if (!r)
 		return -ENOMEM;
-	r->frame_bytes = rec_sample_bytes(o->p.format) * o->p.channels;
+	r->frame_bytes = cli_sample_bytes(o->p.format) * o->p.channels;
 	r->fd = strcmp(o->path, "-") ?
 		open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666) :
 		STDOUT_FILENO;
@@ -286,19 +281,6 @@ static int rec_bad(const char *what, const char *value)
 	return -EINVAL;
 }
 
-static int rec_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < lo || v > hi)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* At most a day: a duration in frames must fit easily. */
 static int rec_parse_seconds(const char *s, double *out)
 {
@@ -311,22 +293,6 @@ static int rec_parse_seconds(const char *s, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
-}
-
-static int rec_parse_format(const char *s, enum lull_format *f)
-{
-	static const char *const names[] = {
-		[LULL_S16] = "s16", [LULL_S24] = "s24",
-		[LULL_S32] = "s32", [LULL_FLOAT] = "float",
-	};
-
-	for (int i = LULL_S16; i <= LULL_FLOAT; i++) {
-		if (!strcasecmp(s, names[i])) {
-			*f = (enum lull_format)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }
 
 static enum rec_type rec_type_named(const char *s)
@@ -363,13 +329,13 @@ static int rec_option(struct rec_opts *o, int c, const char *arg)
 	case 's': o->socket = arg; return 0;
 	case 'n': o->name = arg; return 0;
 	case 'r':
-		return rec_parse_uint(arg, 1000, 384000, &o->p.rate) ?
+		return cli_uint(arg, 1000, 384000, &o->p.rate) ?
 		       rec_bad("rate (1000..384000 Hz)", arg) : 0;
 	case 'c':
-		return rec_parse_uint(arg, 1, 8, &o->p.channels) ?
+		return cli_uint(arg, 1, 8, &o->p.channels) ?
 		       rec_bad("channel count (1..8)", arg) : 0;
 	case 'f':
-		return rec_parse_format(arg, &o->p.format) ?
+		return cli_format(arg, &o->p.format) ?
 		       rec_bad("format (s16, s24, s32, float)", arg) : 0;
 	case 't':
 		o->type = rec_type_named(arg);
@@ -378,7 +344,7 @@ static int rec_option(struct rec_opts *o, int c, const char *arg)
 		return rec_parse_seconds(arg, &o->seconds) ?
 		       rec_bad("duration (seconds, more than 0, up to 86400)", arg) : 0;
 	case 'l':
-		return rec_parse_uint(arg, 1, 10000, &o->p.latency_ms) ?
+		return cli_uint(arg, 1, 10000, &o->p.latency_ms) ?
 		       rec_bad("latency (1..10000 ms)", arg) : 0;
 	default:
 		/* getopt has said what. */
@@ -452,35 +418,6 @@ struct rec {
 	size_t frame_bytes;
 	uint64_t frames;	/* recorded */
 };
-
-/* The socket lull_connect will try, for messages. */
-static const char *rec_socket_name(const struct rec *r, char *buf, size_t len)
-{
-	const char *env = getenv("LULL_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
-
-	if (r->o.socket)
-		return r->o.socket;
-	if (env && *env)
-		return env;
-	if (!xdg)
-		return "(none: neither LULL_SOCKET nor XDG_RUNTIME_DIR is set)";
-	snprintf(buf, len, "%s/lull/socket", xdg);
-	return buf;
-}
-
-static int rec_connect(struct rec *r)
-{
-	char path[PATH_MAX];
-	int err = lull_connect(&r->l, r->o.socket, r->o.name);
-
-	if (!err)
-		return 0;
-	fprintf(stderr, "lull-rec: cannot connect to lulld at %s: %s\n",
-		rec_socket_name(r, path, sizeof path), lull_strerror(err));
-	if (err == LULL_ENOSERVER)
-		fprintf(stderr, "lull-rec: is lulld running?\n");
-	return err;
-}
 
 static int rec_open_stream(struct rec *r)
 {
@@ -580,7 +517,7 @@ static void rec_report(const struct rec *r)
 
 static int rec_run(struct rec *r)
 {
-	int err = rec_connect(r);
+	int err = cli_connect(&r->l, "lull-rec", r->o.socket, r->o.name);
 
 	if (!err)
 		err = rec_open_stream(r);
@@ -611,7 +548,7 @@ int main(int argc, char **argv)
 		rec_usage(stdout);
 		return REC_OK;
 	}
-	r.frame_bytes = rec_sample_bytes(r.o.p.format) * r.o.p.channels;
+	r.frame_bytes = cli_sample_bytes(r.o.p.format) * r.o.p.channels;
 	err = rec_sig_setup();
 	if (err) {
 		fprintf(stderr, "lull-rec: cannot set up signals: %s\n",
