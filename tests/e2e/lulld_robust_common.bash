@@ -8,12 +8,7 @@
 robust_start() {
 	local name=$1 args=$2
 	shift 2
-	rm -f "$LULL_SOCKET"
-	bg "$LULLD" -vv -f float -D none -d "$(card "OUT=$T/$name.wav,$args")" "$@" \
-		2>"$T/$name.log"
-	LULLD_PID=$BG_PID
-	LULLD_NAME=$name
-	wait_for 10 test -S "$LULL_SOCKET" || fail "lulld did not create its socket"
+	lulld_start "$name" -D none -d "$(card "OUT=$T/$name.wav,$args")" "$@"
 }
 
 # sec_up FRAME / sec_down FRAME: FRAME in seconds for wavtool's --from
