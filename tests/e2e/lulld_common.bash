@@ -197,6 +197,18 @@ check_median() {
 	LAT=()
 }
 
+# b_joins N GAP [PREFIX]: B, a 0.3 s marker on the right channel, joins N
+# times, GAP seconds apart, draining each time; its times go to
+# $T/PREFIXb1.times ... $T/PREFIXbN.times.
+b_joins() {
+	local i
+	for i in $(seq "$1"); do
+		lc --signal marker --channel-only R --seconds 0.3 --drain --print-times \
+			>"$T/${3:-}b$i.times" || fail "${3:-}B join $i failed"
+		sleep "$2"
+	done
+}
+
 # ramp_wav FILE: a counting ramp for the card's capture (CAPTURE=wav:FILE):
 # 2^20 frames, mono float, frame k = k / 2^20, exact in float, so a
 # recording at the card's rate shows any frame lost, doubled or reordered

@@ -38,11 +38,7 @@ same_channel "$T/a.wav" "$T/alone.wav" 0 "A alone"
 lulld_start joined
 lc "${A_ARGS[@]}" --drain & A_PID=$!
 sleep 1
-for i in $(seq "$JOINS"); do
-	lc --signal marker --channel-only R --seconds 0.3 --drain --print-times \
-		>"$T/b$i.times" || fail "B join $i failed"
-	sleep 0.2
-done
+b_joins "$JOINS" 0.2
 wait "$A_PID" || fail "A failed"
 lulld_stop
 W=$T/joined.wav

@@ -85,11 +85,7 @@ join_run() {
 	"$LULLCLIENT" --signal sine:440 --channel-only L & TONE=$!
 	LIB_PIDS+=("$TONE")
 	sleep 2.5
-	for i in $(seq "$JOINS"); do
-		lc --signal marker --channel-only R --seconds 0.3 --drain --print-times \
-			>"$T/$name.b$i.times" || fail "$name: join $i failed"
-		sleep 0.3
-	done
+	b_joins "$JOINS" 0.3 "$name."
 	kill "$TONE"
 	wait "$TONE" 2>/dev/null || true
 	lulld_stop

@@ -20,11 +20,7 @@ dump_wav a "${A_ARGS[@]}"
 robust_start norew NOREWIND=1 --no-rewind
 lc "${A_ARGS[@]}" --drain & A_PID=$!
 sleep 1
-for i in $(seq "$JOINS"); do
-	lc --signal marker --channel-only R --seconds 0.3 --drain --print-times \
-		>"$T/b$i.times" || fail "B join $i failed"
-	sleep 0.2
-done
+b_joins "$JOINS" 0.2
 wait "$A_PID" || fail "A failed"
 lulld_stop
 W=$T/norew.wav L=$T/norew.log
