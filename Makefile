@@ -76,7 +76,7 @@ LULLD_OBJS := $(OBJ)/sched/lulld.o $(OBJ)/sched/options.o $(OBJ)/sched/server.o 
               $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o $(OBJ)/sched/planner.o \
               $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o $(OBJ)/sched/alsadev.o \
               $(OBJ)/sched/watermark.o $(OBJ)/sched/capture.o \
-              $(OBJ)/sched/recstream.o $(OBJ)/sched/link.o \
+              $(OBJ)/sched/recstream.o $(OBJ)/sched/link.o $(OBJ)/sched/athread.o \
               $(OBJ)/sched/devprobe.o $(OBJ)/sched/ptrprobe.o $(OBJ)/core/ptrstat.o \
               $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
 LULLD      := $(BUILD)/lulld
@@ -95,10 +95,11 @@ test_watermark_OBJS := $(OBJ)/sched/watermark.o
 test_devprobe_OBJS  := $(OBJ)/sched/devprobe.o $(OBJ)/core/ptrstat.o
 test_client_OBJS    := $(LIBLULL_OBJS)
 test_engine_OBJS    := $(OBJ)/sched/engine.o $(OBJ)/sched/stream.o $(OBJ)/sched/link.o \
+                       $(OBJ)/sched/athread.o \
                        $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o $(OBJ)/sched/trace.o \
                        $(OBJ)/sched/watermark.o \
                        $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
-test_capture_OBJS   := $(OBJ)/sched/capture.o $(OBJ)/sched/recstream.o \
+test_capture_OBJS   := $(OBJ)/sched/capture.o $(OBJ)/sched/recstream.o $(OBJ)/sched/athread.o \
                        $(OBJ)/sched/link.o $(OBJ)/sched/planner.o $(OBJ)/sched/cmdq.o \
                        $(IPC_OBJS) $(DSP_OBJS) $(OBJ)/core/fmt.o
 test_ring_OBJS      := $(OBJ)/ipc/ring.o

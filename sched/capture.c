@@ -19,7 +19,6 @@
 #include "sched/capture.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -296,21 +295,13 @@ static void capture_health(struct capture *c, int err)
 		c->failing = 1;
 }
 
-static void capture_try_realtime(struct capture *c)
-{
-	struct sched_param p = { .sched_priority = 20 };
-
-	c->rt = c->realtime &&
-		pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
-}
-
 static void *capture_main(void *arg)
 {
 	struct capture *c = arg;
 	struct epoll_event ev[4];
 
-	capture_try_realtime(c);
-	while (!atomic_load(&c->quit)) {
+	athread_realtime(&c->thread, c->realtime);
+	while (!athread_quitting(&c->thread)) {
 		capture_health(c, capture_cycle(c));
 		int n = epoll_wait(c->epfd, ev, 4, -1);
 		if (n <= 0)
@@ -319,13 +310,6 @@ static void *capture_main(void *arg)
 		capture_events(c, ev, n);
 	}
 	return NULL;
-}
-
-static int capture_epoll_add(struct capture *c, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int capture_init(struct capture *c, const struct device *dev, int realtime)
@@ -343,33 +327,20 @@ int capture_init(struct capture *c, const struct device *dev, int realtime)
 	smoother_init(&c->clock, dev->info.rate);
 	if ((err = cmdq_init(&c->in)) || (err = cmdq_init(&c->out)))
 		return err;
-	if ((err = capture_epoll_add(c, c->timerfd, EPOLL_TIMER)) ||
-	    (err = capture_epoll_add(c, c->in.efd, EPOLL_CMDQ)))
+	if ((err = athread_epoll_add(c->epfd, c->timerfd, EPOLL_TIMER)) ||
+	    (err = athread_epoll_add(c->epfd, c->in.efd, EPOLL_CMDQ)))
 		return err;
 	return 0;
 }
 
 int capture_start(struct capture *c)
 {
-	int err = pthread_create(&c->thread, NULL, capture_main, c);
-
-	if (err)
-		return -err;
-	c->thread_on = 1;
-	return 0;
+	return athread_start(&c->thread, capture_main, c);
 }
 
 void capture_stop(struct capture *c)
 {
-	struct cmd wake = { 0 };	/* no command: just a wakeup */
-
-	if (c->thread_on) {
-		atomic_store(&c->quit, 1);
-		while (cmdq_push(&c->in, &wake) == -EAGAIN)
-			sched_yield();
-		pthread_join(c->thread, NULL);
-		c->thread_on = 0;
-	}
+	athread_stop(&c->thread, &c->in);
 }
 
 void capture_fini(struct capture *c)

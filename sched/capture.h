@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/smoother.h"
+#include "sched/athread.h"
 #include "sched/cmdq.h"
 #include "sched/device.h"
 #include "sched/recstream.h"
@@ -45,9 +46,8 @@ struct capture {
 	struct smoother clock;
 	int64_t planned;
 
-	pthread_t thread;
-	atomic_int quit;
-	int thread_on, realtime, rt;
+	struct athread thread;
+	int realtime;		/* try SCHED_FIFO */
 };
 
 /* Takes the (capture) device over. Returns 0 or -errno. */

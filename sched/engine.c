@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -184,15 +183,13 @@ static void engine_recheck_dry(struct engine *e)
 	}
 }
 
-static int engine_epoll_add(struct engine *e, int fd, uint64_t tag);
-
 /* The stream's wake-up pipe joins the poll set only now, so an event can never
  * name a stream the audio thread does not hold. */
 static void engine_add(struct engine *e, struct stream *s)
 {
 	if (e->nstreams == ENGINE_MAX_STREAMS)
 		return;		/* the control thread never sends more */
-	if (engine_epoll_add(e, s->link.from_client, EPOLL_STREAM | (uint64_t)s->id << 32))
+	if (athread_epoll_add(e->epfd, s->link.from_client, EPOLL_STREAM | (uint64_t)s->id << 32))
 		return;		/* cannot happen short of ENOMEM: stream stays silent */
 	e->streams[e->nstreams++] = s;
 	s->listening = 1;
@@ -744,7 +741,7 @@ static void engine_status(struct engine *e, uint64_t target)
 	unsigned n = e->nstreams < MONITOR_STREAMS ? e->nstreams : MONITOR_STREAMS;
 
 	st->running = (uint32_t)e->running;
-	st->realtime = (uint32_t)e->rt;
+	st->realtime = (uint32_t)e->thread.rt;
 	st->rate = e->dev.info.rate;
 	st->channels = e->dev.info.channels;
 	st->format = e->dev.info.fmt;
@@ -910,21 +907,13 @@ static void engine_events(struct engine *e, const struct epoll_event *ev, int n)
 	trace_put(&e->trace, TRACE_WAKE, why & WAKE_TIMER ? e->planned : 0, late, why);
 }
 
-static void engine_try_realtime(struct engine *e)
-{
-	struct sched_param p = { .sched_priority = 20 };
-
-	e->rt = e->cfg.realtime &&
-		pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
-}
-
 static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
 	struct epoll_event ev[16];
 
-	engine_try_realtime(e);
-	while (!atomic_load(&e->quit)) {
+	athread_realtime(&e->thread, e->cfg.realtime);
+	while (!athread_quitting(&e->thread)) {
 		if (engine_cycle(e) < 0) {
 			/* A failing card: retry in 100 ms rather than spin. */
 			engine_arm(e, engine_now() + 100000000);
@@ -936,13 +925,6 @@ static void *engine_main(void *arg)
 		engine_events(e, ev, n);
 	}
 	return NULL;
-}
-
-static int engine_epoll_add(struct engine *e, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 static void engine_init_watermark(struct engine *e)
@@ -985,33 +967,20 @@ int engine_init(struct engine *e, const struct device *dev,
 	e->idle_since = -1;
 	if ((err = cmdq_init(&e->in)) || (err = cmdq_init(&e->out)))
 		return err;
-	if ((err = engine_epoll_add(e, e->timerfd, EPOLL_TIMER)) ||
-	    (err = engine_epoll_add(e, e->in.efd, EPOLL_CMDQ)))
+	if ((err = athread_epoll_add(e->epfd, e->timerfd, EPOLL_TIMER)) ||
+	    (err = athread_epoll_add(e->epfd, e->in.efd, EPOLL_CMDQ)))
 		return err;
 	return 0;
 }
 
 int engine_start(struct engine *e)
 {
-	int err = pthread_create(&e->thread, NULL, engine_main, e);
-
-	if (err)
-		return -err;
-	e->thread_on = 1;
-	return 0;
+	return athread_start(&e->thread, engine_main, e);
 }
 
 void engine_stop(struct engine *e)
 {
-	struct cmd wake = { 0 };	/* no command: just a wakeup */
-
-	if (e->thread_on) {
-		atomic_store(&e->quit, 1);
-		while (cmdq_push(&e->in, &wake) == -EAGAIN)
-			sched_yield();
-		pthread_join(e->thread, NULL);
-		e->thread_on = 0;
-	}
+	athread_stop(&e->thread, &e->in);
 }
 
 static void engine_close_dev(struct device *d)

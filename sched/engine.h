@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/smoother.h"
+#include "sched/athread.h"
 #include "sched/cmdq.h"
 #include "sched/device.h"
 #include "sched/trace.h"
@@ -83,9 +84,7 @@ struct engine {
 	int64_t (*now)(void *arg);
 	void *now_arg;
 
-	pthread_t thread;
-	atomic_int quit;
-	int thread_on, rt;
+	struct athread thread;
 };
 
 /* Takes the device over. Returns 0 or -errno. */
