@@ -248,8 +248,7 @@ static void lulld_capture_free(const struct options *o, struct capture *c)
 {
 	if (!c)
 		return;
-	capture_stop(c);
-	if (o->verbose >= 0)
+	if (o->verbose >= 0)	/* the thread has stopped: lulld_serve */
 		fprintf(stderr, "lulld: capture: %llu wakeups, %llu frames, %llu overruns\n",
 			(unsigned long long)atomic_load(&c->stats.wakeups),
 			(unsigned long long)atomic_load(&c->stats.frames),
